@@ -1,0 +1,63 @@
+# The two commands of the quick start: `make lab` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+STAMP := $(VENV)/.installed-stamp
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab test venv sync nbtest pytest wheel readme bench clean
+
+# Create .venv when missing and (re)install lepton_nb editable with dev extras when the package spec changes.
+$(STAMP): settings.ini setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing lepton_nb[dev] into $(VENV) (log: $(VENV)/install.log) ..."
+	@$(BIN)/python -m pip install --upgrade pip > $(VENV)/install.log 2>&1 && \
+	  $(BIN)/python -m pip install -e ".[dev]" >> $(VENV)/install.log 2>&1 || \
+	  { tail -n 40 $(VENV)/install.log; echo "pip install failed: see $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	@echo "JupyterLab on http://127.0.0.1:$(PORT)/lab (notebooks in nbs/; Ctrl-C to stop)"
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 \
+	  --ServerApp.root_dir=nbs $(ROOT_FLAG)
+
+# Export + clean + README must not change any tracked or untracked file: the library matches the notebooks.
+sync: $(STAMP)
+	@before=$$(git status --porcelain=v1 -uall | sort; git diff | sha1sum); \
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/python tools/readme.py && \
+	after=$$(git status --porcelain=v1 -uall | sort; git diff | sha1sum); \
+	if [ "$$before" != "$$after" ]; then git status --short; \
+	  echo "FAIL: nbdev_export/nbdev_clean/tools/readme.py changed files: notebooks and library are not in sync (commit the result)"; exit 1; fi; \
+	echo "sync: library, notebooks and README are in sync"
+
+nbtest: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/nbdev_test --timing --do_print
+
+pytest: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/
+
+# Build sdist + wheel, install the wheel into a clean venv outside the repo and import it from there.
+wheel: $(STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(BIN)/python -m build --outdir "$$tmp/dist" . > "$$tmp/build.log" 2>&1 || { tail -n 40 "$$tmp/build.log"; exit 1; }; \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install -q "$$tmp"/dist/*.whl > "$$tmp/pip.log" 2>&1 || { tail -n 40 "$$tmp/pip.log"; exit 1; }; \
+	cd "$$tmp" && "$$tmp/venv/bin/python" -c "import lepton_nb, lepton_nb.learner, lepton_nb.data as d; \
+	  assert 'site-packages' in lepton_nb.__file__, lepton_nb.__file__; \
+	  print('wheel OK:', lepton_nb.__version__, lepton_nb.__file__, d.load_dataset('mnist_sample'))"
+
+test: sync nbtest pytest wheel
+	@echo "make test: all checks passed"
+
+readme: $(STAMP)
+	$(BIN)/python tools/readme.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/loop_overhead.py
+
+clean:
+	rm -rf build dist *.egg-info _proc _docs
