@@ -50,8 +50,7 @@ wheel: $(STAMP)
 	  assert 'site-packages' in lepton_nb.__file__, lepton_nb.__file__; \
 	  print('wheel OK:', lepton_nb.__version__, lepton_nb.__file__, d.load_dataset('mnist_sample'))"
 
-test: sync nbtest pytest wheel
-	@echo "make test: all checks passed"
+test: sync nbtest wheel pytest
 
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py
