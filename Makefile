@@ -57,6 +57,7 @@ readme: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/loop_overhead.py
+	$(BIN)/python benchmarks/precision.py
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs
