@@ -11,13 +11,14 @@ two runs made back to back (medians of the raw times are kept too). One JSON obj
     python benchmarks/loop_overhead.py [--repeats 3] [--epochs 8] [--json out.json]
 """
 from __future__ import annotations
-import argparse, json, math, os, platform, statistics, sys, tempfile, time
+import argparse, math, statistics, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from _common import emit, machine_info
 from lepton_nb.core import set_seed
 from lepton_nb.data import ASSETS, DataBundle, write_mnist_idx
 from lepton_nb.learner import Learner, ProgressCallback
@@ -160,14 +161,9 @@ def main(argv=None) -> dict:
         'config': {'samples': N, 'train': len(data.x_train), 'valid': len(data.x_valid), 'batch_size': BS,
                    'epochs': args.epochs, 'repeats': args.repeats, 'model': '784-100-100-10 ReLU',
                    'optimizer': f'AdamW lr {LR} wd 0.01 + OneCycleLR max {LR_MAX}', 'loader_batch_size': 64},
-        'machine': {'platform': platform.platform(), 'processor': platform.processor() or platform.machine(),
-                    'cpu_count': os.cpu_count(), 'torch': torch.__version__, 'torch_threads': torch.get_num_threads(),
-                    'python': platform.python_version()},
+        'machine': machine_info(),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json: args.json.write_text(text + '\n')
-    return result
+    return emit(result, args.json)
 
 
 if __name__ == '__main__':

@@ -8,11 +8,12 @@ all epochs after the first (warm-up) of all repeats. Prints one JSON object.
     python benchmarks/precision.py [--epochs 3] [--repeats 3] [--json out.json]
 """
 from __future__ import annotations
-import argparse, json, os, platform, statistics, time
+import argparse, statistics, time
 from pathlib import Path
 
 import torch
 
+from _common import emit, machine_info
 from lepton_nb.core import set_seed
 from lepton_nb.data import load_dataset
 from lepton_nb.learner import Learner
@@ -74,14 +75,10 @@ def main(argv=None) -> dict:
               'raw': results,
               'config': {'epochs': args.epochs, 'repeats': args.repeats, 'batch_size': 128, 'optimizer': f'AdamW lr {LR}',
                          'data': 'mnist_sample 3600/400/1000'},
-              'machine': {'platform': platform.platform(), 'cpu_count': os.cpu_count(), 'torch': torch.__version__,
-                          'torch_threads': torch.get_num_threads(), 'python': platform.python_version()}}
+              'machine': machine_info()}
     if args.profile:
         result['profile'] = {f'{k}_{p}': profile_step(k, p, data) for k in MODELS for p in ('fp32', 'bf16')}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json: args.json.write_text(text + '\n')
-    return result
+    return emit(result, args.json)
 
 
 if __name__ == '__main__':
