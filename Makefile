@@ -7,7 +7,7 @@ PORT ?= 8888
 STAMP := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv sync nbtest pytest wheel readme bench clean
+.PHONY: lab test venv sync nbtest pytest wheel browser-deps readme bench clean
 
 # Create .venv when missing and (re)install lepton_nb editable with dev extras when the package spec changes.
 $(STAMP): settings.ini setup.py
@@ -50,7 +50,15 @@ wheel: $(STAMP)
 	  assert 'site-packages' in lepton_nb.__file__, lepton_nb.__file__; \
 	  print('wheel OK:', lepton_nb.__version__, lepton_nb.__file__, d.load_dataset('mnist_sample'))"
 
-test: sync nbtest wheel pytest
+# The browser tests drive Debian's Chromium through Playwright (no browser download): install it when missing.
+browser-deps:
+	@command -v chromium > /dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests (apt-get) ..."; \
+	    apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
+	  else echo "chromium is missing and cannot be installed here (not root): the browser tests will be skipped"; fi; }
+
+test: sync nbtest wheel browser-deps pytest
 
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py
