@@ -1,7 +1,8 @@
 """The widget tutorial in a real browser: JupyterLab + Debian's Chromium driven by Playwright.
 
 Runs all cells, moves a slider (the kernel answers: the parameter count changes), clicks Train, waits
-for the live curves and the metrics, and keeps screenshots in test-artifacts/browser/. Then serves the
+for the live curves and the metrics, trains again to see the runs compared, stops a long run with Stop,
+and keeps screenshots in test-artifacts/browser/. Then serves the
 same notebook with Voila and checks that the studio renders there too.
 """
 import base64
@@ -124,6 +125,16 @@ def test_studio_trains_from_the_browser(workdir):
             assert 'run 1' in svg_of(curves) and svg_of(curves) != first_run  # the first run is overlaid for comparison
             curves.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / '3-studio-second-run.png'), full_page=True)
+
+            for name in ('width', 'epochs'):  # a long run: widest layers, most epochs
+                handle = page.locator('.widget-slider', has_text=name).first.locator('.noUi-handle')
+                handle.focus(); handle.press('End')
+            expect(page.locator('.widget-slider', has_text='epochs').first).to_contain_text('30')
+            train.click()
+            expect(page.locator('.widget-html', has_text=re.compile('Training')).first).to_be_visible(timeout=30_000)
+            page.get_by_role('button', name='Stop').click()  # handled between batches by the kernel's event loop
+            expect(page.locator('.widget-html', has_text='(stopped)').first).to_be_visible(timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / '3b-studio-stopped.png'), full_page=True)
             browser.close()
     finally:
         stop(lab)
