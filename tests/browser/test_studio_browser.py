@@ -73,6 +73,19 @@ def svg_of(img) -> str:
     return base64.b64decode(payload).decode() if header.endswith(';base64') else urllib.parse.unquote(payload)
 
 
+def changed(page, read, before, timeout: float = 30) -> bool:
+    "Poll `read(page)` until it differs from `before` (the kernel answered and the front end redrew)."
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if read(page) != before: return True
+        time.sleep(0.2)
+    return False
+
+
+def images(page) -> list[str]:
+    return page.eval_on_selector_all('.widget-output img', 'els => els.map(e => e.src)')
+
+
 def stop(proc: subprocess.Popen):
     os.killpg(proc.pid, signal.SIGTERM)
     try: proc.wait(timeout=20)
@@ -135,6 +148,26 @@ def test_studio_trains_from_the_browser(workdir):
             page.get_by_role('button', name='Stop').click()  # handled between batches by the kernel's event loop
             expect(page.locator('.widget-html', has_text='(stopped)').first).to_be_visible(timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / '3b-studio-stopped.png'), full_page=True)
+
+            # the other widgets: each control reaches the kernel and redraws its picture
+            before = images(page)
+            page.get_by_role('button', name='Step').click()  # Playground: one epoch
+            assert changed(page, images, before), 'the playground did not redraw after Step'
+            before = images(page)
+            schedule_param = page.locator('.widget-slider', has_text='parameter').first.locator('.noUi-handle')
+            schedule_param.focus(); schedule_param.press('ArrowRight')  # ScheduleExplorer
+            assert changed(page, images, before), 'the schedule explorer did not redraw'
+            before = images(page)
+            page.locator('.widget-dropdown', has_text='activation').last.locator('select').select_option('tanh')  # ActivationExplorer
+            assert changed(page, images, before), 'the activation explorer did not redraw'
+            tuner_text = lambda pg: pg.locator('.widget-html', has_text='precision').last.inner_text()
+            before = tuner_text(page)
+            threshold = page.locator('.widget-slider', has_text='threshold').first.locator('.noUi-handle')
+            threshold.focus(); threshold.press('End')  # ThresholdTuner: tau = 1, nothing predicted positive
+            assert changed(page, tuner_text, before), 'the threshold tuner did not update'
+            assert 'recall 0.000' in tuner_text(page)
+            page.get_by_role('button', name='Best F1').scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / '3c-other-widgets.png'), full_page=True)
             browser.close()
     finally:
         stop(lab)
