@@ -17,7 +17,9 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
-onnx_requirements = shlex.split(cfg.get('onnx_requirements', ''))
+# Every other NAME_requirements key is an optional extra, e.g. onnx_requirements -> pip install 'lepton_nb[onnx]'.
+optional = {key.removesuffix('_requirements'): shlex.split(cfg[key]) for key in cfg
+            if key.endswith('_requirements') and key not in ('dev_requirements', 'conda_requirements', 'pip_requirements')}
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 
@@ -32,7 +34,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['lepton_nb', 'lepton_nb.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements + onnx_requirements, 'onnx': onnx_requirements},
+    extras_require={'dev': dev_requirements + [r for reqs in optional.values() for r in reqs], **optional},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
