@@ -66,6 +66,7 @@ readme: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/loop_overhead.py
 	$(BIN)/python benchmarks/precision.py
+	$(BIN)/python benchmarks/tune_speed.py
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs
