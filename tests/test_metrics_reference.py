@@ -97,3 +97,43 @@ def test_batch_accumulators_equal_whole_data_functions(name):
     fn = {'accuracy': lm.accuracy, 'f1': lm.f1_score, 'precision': lm.precision, 'recall': lm.recall}[score]
     kwargs = {} if score == 'accuracy' else {'average': average or 'macro', 'labels': range(6)}
     same(metric.compute(), fn(y, scores, **kwargs))
+
+
+# --- evaluate: curves and areas (lepton_nb.evaluate) ---
+from sklearn.calibration import calibration_curve as sk_calibration_curve  # noqa: E402
+
+from lepton_nb import evaluate as ev  # noqa: E402
+
+binary_scored_st = st.integers(2, 60).flatmap(lambda n: st.tuples(
+    st.lists(st.integers(0, 1), min_size=n, max_size=n),
+    st.lists(st.integers(0, 10).map(lambda v: v / 10), min_size=n, max_size=n)))  # coarse scores: many ties
+
+
+@settings(max_examples=150, deadline=None)
+@given(binary_scored_st)
+def test_roc_auc_average_precision_and_roc_curve_equal_sklearn(pair):
+    yt, scores = pair
+    # with one class the AUC is undefined: both warn and give nan, and the curves' undefined rates are nan
+    same(quiet(ev.roc_auc_score, yt, scores), quiet(skm.roc_auc_score, yt, scores))
+    same(quiet(ev.average_precision_score, yt, scores), quiet(skm.average_precision_score, yt, scores))
+    for drop in (True, False):
+        for ours, ref in zip(quiet(ev.roc_curve, yt, scores, drop_intermediate=drop), quiet(skm.roc_curve, yt, scores, drop_intermediate=drop)): same(ours, ref)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(8, 60), st.integers(3, 5), st.integers(0, 2**31 - 1), st.sampled_from(['macro', 'weighted']))
+def test_one_vs_rest_auc_equals_sklearn(n, k, seed, average):
+    rng = np.random.default_rng(seed)
+    yt = np.concatenate([np.arange(k), rng.integers(0, k, n - k)])  # every class present, as scikit-learn requires
+    probs = rng.dirichlet(np.ones(k), size=n)
+    same(ev.roc_auc_score(yt, probs, average=average), skm.roc_auc_score(yt, probs, multi_class='ovr', average=average))
+    same(ev.average_precision_score(yt, probs, average=None), skm.average_precision_score(np.eye(k)[yt], probs, average=None))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 60).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 1), min_size=n, max_size=n),
+                                                      st.lists(st.integers(0, 20).map(lambda v: v / 20), min_size=n, max_size=n))),
+       st.integers(1, 12))
+def test_calibration_curve_equals_sklearn(pair, n_bins):
+    yt, probs = pair  # probabilities on a 0.05 lattice: many fall exactly on bin edges
+    for ours, ref in zip(ev.calibration_curve(yt, probs, n_bins=n_bins), sk_calibration_curve(yt, probs, n_bins=n_bins)): same(ours, ref)
