@@ -1,0 +1,38 @@
+"""Every generated module imports and defines every name its __all__ promises (a notebook edit that moves an
+export into a test cell leaves the name in the notebook but not in the package)."""
+import importlib
+import pkgutil
+
+import pytest
+
+import lepton_nb
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(lepton_nb.__path__) if not m.name.startswith('_'))
+
+
+def test_every_notebook_module_is_found():
+    assert {'core', 'data', 'models', 'sequence', 'keras', 'metrics', 'learner', 'evaluate', 'tune', 'bench', 'widgets'} <= set(MODULES)
+
+
+@pytest.mark.parametrize('name', MODULES)
+def test_module_defines_its_public_names(name):
+    module = importlib.import_module(f'lepton_nb.{name}')
+    missing = [n for n in getattr(module, '__all__', []) if not hasattr(module, n)]
+    assert not missing, f'lepton_nb.{name} lacks {missing}'
+    assert module.__all__, f'lepton_nb.{name} exports nothing'
+
+
+PUBLIC_API = {  # the contract in DESIGN.md's "Public API", plus the names the tutorials teach
+    'data': ['DataBundle', 'load_dataset'], 'models': ['LeptonNN', 'MLP', 'CNN', 'build_model', 'summary', 'receptive_field'],
+    'learner': ['Learner'], 'metrics': ['accuracy', 'precision', 'recall', 'f1_score', 'confusion_matrix', 'classification_report'],
+    'evaluate': ['cross_validate', 'roc_auc_score', 'choose_threshold', 'evaluation_card'], 'tune': ['tune'],
+    'bench': ['benchmark_training', 'benchmark_inference', 'compare_accelerations'], 'widgets': ['TrainingStudio', 'Playground'],
+    'sequence': ['LSTMClassifier', 'TransformerClassifier', 'attention', 'lstm_scratch'],
+    'keras': ['Sequential', 'layers', 'Input', 'models', 'datasets', 'utils', 'optimizers', 'callbacks', 'load_image_dataset'],
+}
+
+
+@pytest.mark.parametrize('name', sorted(PUBLIC_API))
+def test_public_api_names_exist(name):
+    module = importlib.import_module(f'lepton_nb.{name}')
+    assert [n for n in PUBLIC_API[name] if not hasattr(module, n)] == []
