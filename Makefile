@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/loop_overhead.py
 	$(BIN)/python benchmarks/precision.py
 	$(BIN)/python benchmarks/tune_speed.py
+	$(BIN)/python benchmarks/keras_overhead.py
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs
