@@ -32,7 +32,9 @@ sync: $(STAMP)
 	after=$$(git status --porcelain=v1 -uall | sort; git diff | sha1sum); \
 	if [ "$$before" != "$$after" ]; then git status --short; \
 	  echo "FAIL: nbdev_export/nbdev_clean/tools/readme.py changed files: notebooks and library are not in sync (commit the result)"; exit 1; fi; \
-	echo "sync: library, notebooks and README are in sync"
+	echo "sync: library, notebooks and README are in sync"; \
+	$(BIN)/python tools/check_notebooks.py nbs && \
+	$(BIN)/ruff check --select E9,F lepton_nb tests benchmarks tools && echo "lint: ruff (E9, F) clean"
 
 nbtest: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/nbdev_test --timing --do_print

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from _common import emit, machine_info
 from lepton_nb.core import set_seed
 from lepton_nb.data import ASSETS, DataBundle, write_mnist_idx
-from lepton_nb.learner import Learner, ProgressCallback
+from lepton_nb.learner import Learner
+from lepton_nb.progress import ProgressCallback
 from lepton_nb.monitor import AnomalyDetector, Dashboard, PerfMonitor
 from lepton_nb.models import LeptonNN
 

@@ -8,7 +8,7 @@ all epochs after the first (warm-up) of all repeats. Prints one JSON object.
     python benchmarks/precision.py [--epochs 3] [--repeats 3] [--json out.json]
 """
 from __future__ import annotations
-import argparse, statistics, time
+import argparse, statistics
 from pathlib import Path
 
 import torch

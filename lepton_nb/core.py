@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #dbb4936f
 from __future__ import annotations
-import os, random
+import os, random, sys
 from contextlib import contextmanager
 from typing import Any, Iterable
 
@@ -14,7 +14,7 @@ import torch
 # %% auto #0
 __all__ = ['LeptonError', 'InvalidArgument', 'InvalidType', 'UnknownName', 'DatasetNotFound', 'MissingDependency', 'bad_value',
            'check_choice', 'check_positive', 'require', 'get_device', 'set_seed', 'set_threads', 'num_threads',
-           'patch_to']
+           'patch_to', 'eval_mode']
 
 # %% ../nbs/00_core.ipynb #594b5081
 class LeptonError(Exception):
@@ -105,9 +105,25 @@ def num_threads(n: int):
     finally: torch.set_num_threads(previous)
 
 # %% ../nbs/00_core.ipynb #324356fe
-def patch_to(cls: type):
-    "Decorator: attach the function to `cls` as a method of the same name."
+def patch_to(cls: type,  # the class that receives the method
+             as_prop: bool = False,  # attach as a read-only property
+             cls_method: bool = False):  # attach as a classmethod
+    "Decorator: attach the function to `cls` under its own name, with `__qualname__` set to `Cls.name`."
     def attach(f):
-        setattr(cls, f.__name__, f)
-        return f
+        func = f.__func__ if isinstance(f, (classmethod, staticmethod)) else f
+        func.__qualname__ = f'{cls.__name__}.{func.__name__}'
+        wrapped = classmethod(func) if cls_method or isinstance(f, classmethod) else property(func) if as_prop else f
+        setattr(cls, func.__name__, wrapped)
+        return sys._getframe(1).f_globals.get(func.__name__, f)  # as fastcore: never shadow a module name (an import of the same name)
     return attach
+
+# %% ../nbs/00_core.ipynb #e1a0c0df
+@contextmanager
+def eval_mode(*models: torch.nn.Module):
+    "Run a block with `models` in eval mode, restoring every submodule's own training flag afterwards."
+    saved = [(m, m.training) for model in models for m in model.modules()]
+    try:
+        for model in models: model.eval()
+        yield models[0] if len(models) == 1 else models
+    finally:
+        for m, flag in saved: m.training = flag

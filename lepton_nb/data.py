@@ -20,7 +20,7 @@ from .core import (DatasetNotFound, InvalidType, bad_value, check_choice,
 # %% auto #0
 __all__ = ['SPLITS', 'TORCHVISION_SETS', 'TOY_SETS', 'OFFLINE_SETS', 'ASSETS', 'as_tensor', 'fit_standardizer', 'check_split',
            'TensorLoader', 'rotate_shift', 'Augment', 'DataBundle', 'data_root', 'make_toy', 'load_dataset',
-           'dataset_available', 'write_mnist_idx']
+           'dataset_available', 'write_mnist_idx', 'make_shapes10']
 
 # %% ../nbs/01_data.ipynb #d7aa850d
 def as_tensor(name: str, value) -> Tensor:
@@ -59,11 +59,13 @@ def check_split(split: str, x: Tensor, y: Tensor, n_classes: int | None = None):
 # %% ../nbs/01_data.ipynb #b69129df
 class TensorLoader:
     "Iterate over in-memory tensors `x`, `y` in batches of `bs`, indexing whole batches at once."
-    def __init__(self, x: Tensor, y: Tensor, bs: int = 64, shuffle: bool = False, drop_last: bool = False,
+    def __init__(self, x: Tensor,  # inputs (N, ...)
+                 y: Tensor | None,  # targets (N, ...), or None for inputs only (batches yield yb = None)
+                 bs: int = 64, shuffle: bool = False, drop_last: bool = False,
                  device: str | torch.device | None = None, transform: Callable[[Tensor], Tensor] | None = None,
                  generator: torch.Generator | None = None):  # None: torch's global RNG (seeded by set_seed)
         check_positive('bs', bs, integer=True)
-        if len(x) != len(y): raise bad_value('len(x), len(y)', (len(x), len(y)), 'differ', 'pass one label per input')
+        if y is not None and len(x) != len(y): raise bad_value('len(x), len(y)', (len(x), len(y)), 'differ', 'pass one label per input')
         self.x, self.y, self.bs, self.shuffle, self.drop_last = x, y, bs, shuffle, drop_last
         self.device = None if device is None else torch.device(device)
         self.transform, self.generator = transform, generator
@@ -80,12 +82,12 @@ class TensorLoader:
 
     def _yield(self, order: Tensor | None, start: int):
         for first in range(start * self.bs, len(self) * self.bs, self.bs):
-            if order is None: xb, yb = self.x[first:first + self.bs], self.y[first:first + self.bs]
+            if order is None: xb, yb = self.x[first:first + self.bs], None if self.y is None else self.y[first:first + self.bs]
             else:
                 idx = order[first:first + self.bs]
-                xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
+                xb, yb = self.x.index_select(0, idx), None if self.y is None else self.y.index_select(0, idx)
             if self.device is not None and xb.device != self.device:
-                xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+                xb, yb = xb.to(self.device, non_blocking=True), None if yb is None else yb.to(self.device, non_blocking=True)
             yield (xb if self.transform is None else self.transform(xb)), yb
 
 # %% ../nbs/01_data.ipynb #fab34c9d
@@ -330,3 +332,22 @@ def write_mnist_idx(folder: str | os.PathLike, x_train: Tensor, y_train: Tensor,
     for prefix, x, y in (('train', x_train, y_train), ('t10k', x_test, y_test)):
         write(f'{prefix}-images-idx3-ubyte', x, 2051); write(f'{prefix}-labels-idx1-ubyte', y, 2049)
     return folder
+
+# %% ../nbs/01_data.ipynb #da7a0002
+def make_shapes10(n: int = 3000, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    "n colour images (n, size, size, 3) uint8 of 10 classes: (square, disc, triangle, cross, ring) x (red, blue)."
+    check_positive('n', n, integer=True)
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    images = rng.integers(0, 60, (n, size, size, 3)).astype(np.float32)  # dark noisy background
+    labels = rng.integers(0, 10, n)
+    for img, label in zip(images, labels):
+        shape, colour = divmod(int(label), 2)
+        r = rng.uniform(0.18, 0.3) * size; cy, cx = rng.uniform(r + 1, size - r - 1, 2)
+        dy, dx = yy - cy, xx - cx
+        inside = [np.maximum(abs(dy), abs(dx)) <= r * 0.8, dy ** 2 + dx ** 2 <= r ** 2, (dy <= r * 0.8) & (abs(dx) <= (dy + r) * 0.55),
+                  (abs(dy) <= r * 0.25) | (abs(dx) <= r * 0.25), abs(np.hypot(dy, dx) - r * 0.75) <= r * 0.22][shape]
+        inside &= (abs(dy) <= r) & (abs(dx) <= r)
+        rgb = np.array([220, 50, 40] if colour == 0 else [40, 80, 230]) + rng.integers(-25, 25, 3)
+        img[inside] = rgb
+    return images.clip(0, 255).astype(np.uint8), labels.astype(np.uint8)

@@ -16,8 +16,9 @@ from .data import as_tensor
 
 # %% auto #0
 __all__ = ['AVERAGES', 'METRIC_NAMES', 'to_labels', 'confusion_matrix', 'accuracy', 'prf_from_counts', 'precision_recall_fscore',
-           'precision', 'recall', 'f1_score', 'Metric', 'Accuracy', 'ConfusionMatrix', 'ClassScore', 'get_metric',
-           'Report', 'classification_report', 'binary_counts', 'precision_recall_curve', 'plot_confusion_matrix']
+           'precision', 'recall', 'f1_score', 'Metric', 'Accuracy', 'BinaryAccuracy', 'MeanAbsoluteError',
+           'ConfusionMatrix', 'ClassScore', 'get_metric', 'Report', 'classification_report', 'binary_counts',
+           'precision_recall_curve', 'plot_confusion_matrix']
 
 # %% ../nbs/03_metrics.ipynb #04610ace
 def to_labels(name: str, y) -> Tensor:
@@ -146,6 +147,25 @@ class Accuracy(Metric):
         self.correct = self.correct + (scores.argmax(dim=1) == y).sum()  # stays a device tensor
         self.total += len(y)
     def compute(self) -> float: return float(self.correct) / max(self.total, 1)
+
+# %% ../nbs/03_metrics.ipynb #a7e70001
+class BinaryAccuracy(Metric):
+    "Fraction right when one logit per sample > 0 means class 1 (a sigmoid output with threshold 0.5)."
+    name = 'accuracy'
+    def reset(self): self.correct, self.total = 0, 0
+    def update(self, scores, y):
+        self.correct = self.correct + ((scores.reshape(-1) > 0).long() == y.reshape(-1).long()).sum()
+        self.total += len(y)
+    def compute(self) -> float: return float(self.correct) / max(self.total, 1)
+
+class MeanAbsoluteError(Metric):
+    "Mean |prediction - target| over every output."
+    name = 'mae'
+    def reset(self): self.sum, self.total = 0.0, 0
+    def update(self, scores, y):
+        self.sum = self.sum + (scores - y.reshape(scores.shape)).abs().sum()
+        self.total += scores.numel()
+    def compute(self) -> float: return float(self.sum) / max(self.total, 1)
 
 # %% ../nbs/03_metrics.ipynb #9f9a6b75
 class ConfusionMatrix(Metric):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .core import InvalidArgument, bad_value, check_choice, check_positive
+from .core import InvalidArgument, bad_value, check_choice, check_positive, eval_mode
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'MODELS', 'mlp2_grads', 'get_activation', 'MLP', 'LeptonNN', 'conv_out_size', 'conv2d_loops',
@@ -181,16 +181,13 @@ def summary(model: nn.Module, input_shape: Sequence[int],  # shape of ONE sample
         return hook
     for name, module in model.named_modules():
         if not any(module.children()): hooks.append(module.register_forward_hook(record(name or type(module).__name__)))
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(torch.zeros(1, *input_shape, device=device))
     except RuntimeError as err:
         raise bad_value('input_shape', tuple(input_shape), f'does not fit the model ({err})', 'pass the shape of one sample, without the batch axis') from None
     finally:
         for h in hooks: h.remove()
-        model.train(was_training)
     result.flops = counter.get_total_flops()
     per_module = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}  # keys: 'Root.sub.layer'
     root = type(model).__name__

@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
-from .core import bad_value, check_positive
+from .core import bad_value, check_positive, eval_mode
 from .data import DataBundle
 
 # %% auto #0
@@ -208,16 +208,13 @@ def attention_weights(model: TransformerClassifier, tokens: Tensor) -> list[Tens
     "Each encoder layer's attention weights (B, heads, T, T) for `tokens`, in eval mode."
     inputs = []
     hooks = [layer.register_forward_pre_hook(lambda mod, args, kwargs: inputs.append(args[0]), with_kwargs=True) for layer in model.encoder.layers]
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(tokens)
             pad = ~padding_mask(token_ids(tokens, model.vocab_size))
             return [MultiHeadSelfAttention.from_torch(layer.self_attn)(layer.norm1(x), pad)[1] for layer, x in zip(model.encoder.layers, inputs)]
     finally:
         for h in hooks: h.remove()
-        model.train(was_training)
 
 def plot_attention(weights: Tensor, tokens: Sequence[str], ax=None, title: str = 'attention'):
     "Heat map of one head's weights (T, T): row = query position, column = key position; return the Axes."

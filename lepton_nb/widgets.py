@@ -4,46 +4,29 @@
 
 # %% ../nbs/12_widgets.ipynb #29588f2c
 from __future__ import annotations
-import asyncio, base64, json, math, threading, time
+import asyncio, json, math, threading, time
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
 from torch import nn
 
-from .callbacks import Constant, Exponential, GradientClip, InverseTime, LRScheduler, StepDecay, WarmupCosine
-from .core import LeptonError, bad_value, check_choice, check_positive, set_seed
+from .callbacks import Constant, Exponential, GradientClip, InverseTime, LRScheduler, OneCycle, StepDecay, WarmupCosine
+from .core import LeptonError, bad_value, check_choice, check_positive, patch_to, set_seed
 from .data import DataBundle, load_dataset
 from .evaluate import choose_threshold
 from .finders import bytes_per_sample
-from .learner import Callback, CancelFitException, Learner, OneCycle, figure_png
+from .display import View, figure_png, show_in, svg_panels
+from .events import Callback, CancelFitException
+from .learner import Learner
 from .metrics import (confusion_matrix, f1_score, plot_confusion_matrix, precision, precision_recall_curve, recall)
 from .models import ACTIVATIONS, CNN, MLP, summary
-from .monitor import svg_panels
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SCHEDULE_DEFAULTS', 'show_in', 'output_kinds', 'View', 'make_schedule', 'StudioConfig', 'model_stats',
-           'StopAndReport', 'StudioRunner', 'studio_svg', 'studio_report', 'TrainingStudio', 'PlaygroundConfig',
-           'PlaygroundController', 'plot_playground', 'Playground', 'schedule_curve', 'ScheduleExplorer',
-           'ThresholdController', 'plot_threshold', 'ThresholdTuner', 'activation_curve', 'ActivationExplorer']
-
-# %% ../nbs/12_widgets.ipynb #92ebae7b
-def show_in(out, png: bytes | None = None, svg: str | None = None, html: str | None = None, text: str = '<plot>'):
-    "Replace an ipywidgets Output's content with one PNG, SVG or HTML item, in one assignment."
-    if png is not None: data = {'image/png': base64.b64encode(png).decode(), 'text/plain': text}
-    elif svg is not None: data = {'image/svg+xml': svg, 'text/plain': text}
-    else: data = {'text/html': html or '', 'text/plain': text}
-    out.outputs = ({'output_type': 'display_data', 'data': data, 'metadata': {}},)
-
-def output_kinds(out) -> list[str]:
-    "The MIME types currently shown in an Output (for tests)."
-    return [k for o in out.outputs for k in o.get('data', {})]
-
-class View:
-    "Base of the widgets: a notebook displays the object as its `widget` (an ipywidgets box)."
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+__all__ = ['SCHEDULES', 'SCHEDULE_DEFAULTS', 'make_schedule', 'StudioConfig', 'model_stats', 'StopAndReport', 'StudioRunner',
+           'studio_svg', 'studio_report', 'TrainingStudio', 'PlaygroundConfig', 'PlaygroundController',
+           'plot_playground', 'Playground', 'schedule_curve', 'ScheduleExplorer', 'ThresholdController',
+           'plot_threshold', 'ThresholdTuner', 'activation_curve', 'ActivationExplorer']
 
 # %% ../nbs/12_widgets.ipynb #c7b8f16d
 SCHEDULES = ('constant', 'step', 'exponential', 'inverse_time', 'warmup_cosine', 'one_cycle')
@@ -88,7 +71,8 @@ class StudioConfig:
         return cls(**d)
 
 # %% ../nbs/12_widgets.ipynb #85ed95cf
-def _validate(self: StudioConfig, data: DataBundle):
+@patch_to(StudioConfig)
+def validate(self, data: DataBundle):
     "Raise a LeptonError naming the setting and the fix if this config cannot train on `data`."
     check_choice('model', self.model, ('mlp', 'cnn')); check_choice('act', self.act, ACTIVATIONS)
     check_choice('schedule', self.schedule, SCHEDULES)
@@ -102,9 +86,9 @@ def _validate(self: StudioConfig, data: DataBundle):
         raise bad_value('schedule_param', self.schedule_param, f'is not a decay factor in (0, 1] for {self.schedule}', 'choose e.g. 0.5')
     if self.schedule in ('warmup_cosine', 'one_cycle') and not 0 < self.schedule_param < 1:
         raise bad_value('schedule_param', self.schedule_param, f'is not a fraction in (0, 1) for {self.schedule}', 'choose e.g. 0.25')
-StudioConfig.validate = _validate
 
-def _build_model(self: StudioConfig, data: DataBundle) -> nn.Module:
+@patch_to(StudioConfig)
+def build_model(self, data: DataBundle) -> nn.Module:
     "The model this config describes, sized for `data`."
     self.validate(data)
     torch.manual_seed(self.seed)
@@ -113,10 +97,10 @@ def _build_model(self: StudioConfig, data: DataBundle) -> nn.Module:
                    n_classes=data.n_classes, dropout=self.dropout, batchnorm=self.batchnorm, act=self.act)
     return MLP((math.prod(data.input_shape), *[self.width] * self.depth, data.n_classes), act=self.act,
                dropout=self.dropout, batchnorm=self.batchnorm)
-StudioConfig.build_model = _build_model
 
 # %% ../nbs/12_widgets.ipynb #33c95bf8
-def _build_learner(self: StudioConfig, data: DataBundle, cbs=(), progress: bool | str = False) -> Learner:
+@patch_to(StudioConfig)
+def build_learner(self, data: DataBundle, cbs=(), progress: bool | str = False) -> Learner:
     "A Learner for this config (model, optimizer, schedule and clipping callbacks included)."
     model = self.build_model(data)
     extra = [] if self.clip <= 0 else [GradientClip(max_norm=self.clip)]
@@ -127,16 +111,17 @@ def _build_learner(self: StudioConfig, data: DataBundle, cbs=(), progress: bool 
     return Learner(model, data, opt=self.opt, lr=self.lr, bs=self.bs, weight_decay=self.weight_decay,
                    metrics=['accuracy', 'f1'], precision='bf16' if self.bf16 else 'fp32', progress=progress, cbs=extra + list(cbs))
 
-def _fit_steps(self: StudioConfig, learn: Learner, cbs=()):
+@patch_to(StudioConfig)
+def fit_steps(self, learn: Learner, cbs=()):
     "The training iterator (`Learner.fit_steps`) for this config; one-cycle peaks at lr."
     if self.schedule == 'one_cycle': cbs = [OneCycle(self.lr, self.schedule_param)] + list(cbs)
     return learn.fit_steps(self.epochs, cbs=cbs)
 
-def _fit(self: StudioConfig, learn: Learner, cbs=()):
+@patch_to(StudioConfig)
+def fit(self, learn: Learner, cbs=()):
     "Train `learn` as this config says."
     for _ in self.fit_steps(learn, cbs): pass
     return learn.history
-StudioConfig.build_learner, StudioConfig.fit_steps, StudioConfig.fit = _build_learner, _fit_steps, _fit
 
 def model_stats(config: StudioConfig, data: DataBundle) -> dict:
     "Parameters, forward FLOPs per sample and a training-memory estimate (weights, grads, Adam state, activations)."
@@ -205,17 +190,20 @@ class StudioRunner:
         if self.thread is not None: self.thread.join(timeout)
 
 # %% ../nbs/12_widgets.ipynb #e2e5a352
-def _begin(self: StudioRunner, config: StudioConfig):
+@patch_to(StudioRunner)
+def _begin(self, config: StudioConfig):
     set_seed(config.seed)
     self.learner = config.build_learner(self.data)
     return config.fit_steps(self.learner, cbs=[StopAndReport(self.stop_event, self.on_progress)])
 
-def _finish(self: StudioRunner, config: StudioConfig, seconds: float):
+@patch_to(StudioRunner)
+def _finish(self, config: StudioConfig, seconds: float):
     self.fit_seconds = seconds  # training alone, live plot included (benchmarks/studio_speed.py)
     self.runs = (self.runs + [{'config': config, 'history': self.learner.history}])[-self.keep:]
     self.on_done(self.learner)
 
-def _work(self: StudioRunner, config: StudioConfig):
+@patch_to(StudioRunner)
+def _work(self, config: StudioConfig):
     try:
         torch.set_num_threads(self.threads)  # affects this worker thread only
         steps = self._begin(config)
@@ -224,7 +212,8 @@ def _work(self: StudioRunner, config: StudioConfig):
         self._finish(config, time.perf_counter() - start)
     except Exception as err: self.on_error(err)
 
-async def _work_async(self: StudioRunner, config: StudioConfig):
+@patch_to(StudioRunner)
+async def _work_async(self, config: StudioConfig):
     try:
         steps = self._begin(config)
         start = last = time.perf_counter()
@@ -234,8 +223,6 @@ async def _work_async(self: StudioRunner, config: StudioConfig):
                 last = time.perf_counter()
         self._finish(config, time.perf_counter() - start)
     except Exception as err: self.on_error(err)
-
-StudioRunner._begin, StudioRunner._finish, StudioRunner._work, StudioRunner._work_async = _begin, _finish, _work, _work_async
 
 # %% ../nbs/12_widgets.ipynb #e3699694
 def studio_svg(losses: list, history, previous: list) -> str:
@@ -312,13 +299,15 @@ class TrainingStudio(View):
     def config(self) -> StudioConfig: return StudioConfig(**{k: w.value for k, w in self.controls.items()})
 
 # %% ../nbs/12_widgets.ipynb #62441d90
-def _update_info(self: TrainingStudio):
+@patch_to(TrainingStudio)
+def update_info(self):
     try:
         s = model_stats(self.config(), self.data)
         self.info.value = f"<b>{s['params']:,}</b> parameters · <b>{s['flops'] / 1e6:.2f}</b> MFLOPs per sample (forward) · ~<b>{s['memory_mib']:.1f}</b> MiB to train at this batch size"
     except LeptonError as err: self.info.value = f'<span style="color:#b00">{err}</span>'
 
-def _train(self: TrainingStudio):
+@patch_to(TrainingStudio)
+def train(self):
     "What Train does: start a run with the current settings (ignored while one runs)."
     if self.runner.running: self.status.value = 'Already training: press Stop first.'; return
     self._started = time.perf_counter()
@@ -326,14 +315,16 @@ def _train(self: TrainingStudio):
         self.train_button.disabled = True
         self.status.value = 'Training...'
 
-def _progress(self: TrainingStudio, learn: Learner, losses: list):
+@patch_to(TrainingStudio)
+def _progress(self, learn: Learner, losses: list):
     previous = [r['history'] for r in self.runner.runs]
     show_in(self.plot, svg=studio_svg(losses, learn.history, previous), text='<training curves>')
     last = learn.history[-1] if len(learn.history) else {}
     acc = f" · valid accuracy {last['accuracy']:.3f}" if 'accuracy' in last else ''
     self.status.value = f'Training: epoch {len(learn.history)}/{learn.n_epoch}{acc}'
 
-def _done(self: TrainingStudio, learn: Learner):
+@patch_to(TrainingStudio)
+def _done(self, learn: Learner):
     html, png = studio_report(learn)
     self.results.value = html
     show_in(self.report, png=png, text='<confusion matrix>')
@@ -341,12 +332,10 @@ def _done(self: TrainingStudio, learn: Learner):
     self.status.value = f'Done{stopped}: {len(learn.history)} epochs in {time.perf_counter() - self._started:.1f} s.'
     self.train_button.disabled = False
 
-def _error(self: TrainingStudio, err: Exception):
+@patch_to(TrainingStudio)
+def _error(self, err: Exception):
     self.status.value = f'<span style="color:#b00">Cannot train: {err}</span>'
     self.train_button.disabled = False
-
-TrainingStudio.update_info, TrainingStudio.train = _update_info, _train
-TrainingStudio._progress, TrainingStudio._done, TrainingStudio._error = _progress, _done, _error
 
 # %% ../nbs/12_widgets.ipynb #e234fd6d
 @dataclass

@@ -12,7 +12,8 @@ import torch
 from lepton_nb.callbacks import Checkpoint
 from lepton_nb.core import set_seed
 from lepton_nb.data import DataBundle
-from lepton_nb.learner import Callback, Learner
+from lepton_nb.events import Callback
+from lepton_nb.learner import Learner
 from lepton_nb.models import MLP
 
 KILL_AT = (1, 8)  # (epoch, batches done): after the checkpoint written at batch 5 of epoch 1

@@ -2,7 +2,6 @@
 import copy
 from contextlib import contextmanager
 
-import numpy as np
 import pytest
 import torch
 

@@ -1,13 +1,13 @@
 """Checkpoints are atomic (a crash mid-write keeps the old file) and never unpickle code."""
 import os
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
 
 from lepton_nb.data import DataBundle
-from lepton_nb.learner import Learner, UnsafeCheckpoint, atomic_save, safe_load
+from lepton_nb.checkpoint import UnsafeCheckpoint, safe_load
+from lepton_nb.learner import Learner
 from lepton_nb.models import MLP
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from lepton_nb.learner import safe_load
+from lepton_nb.checkpoint import safe_load
 
 WORKER = Path(__file__).with_name('resume_worker.py')
 
