@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import InvalidType, bad_value, check_choice, check_positive, eval_mode, get_device, patch_to
-from .data import DataBundle, TensorLoader, as_tensor
+from .data import DataBundle, TensorLoader, _labels, as_tensor
 from .metrics import Metric, get_metric
 from . import checkpoint
 from .checkpoint import atomic_save, restore_training_state, safe_load, set_rng_states
@@ -224,12 +224,6 @@ class Learner:
         self.add_cbs([Recorder()] + ([ProgressCallback(None if progress is True else progress)] if progress else []) + list(cbs))
 
 # %% ../nbs/05_learner.ipynb #a1b2c009
-@patch_to(Learner, as_prop=True)
-def loss_name(self) -> str: return self.loss_spec.name
-
-@patch_to(Learner, as_prop=True)
-def scaler(self): return self.amp.scaler
-
 @patch_to(Learner)
 def config(self) -> dict:
     "The learner's settings as plain data (what checkpoints record)."
@@ -283,11 +277,6 @@ def prepare(self) -> Learner:
 def _ensure_prepared(self):
     if self._prepared is None or self._prepared[0] is not self.model or self._prepared[1] is not self.compile: self.prepare()
 
-@patch_to(Learner)
-def autocast(self):
-    "The autocast context of this learner's precision (see `Precision`)."
-    return self.amp.autocast()
-
 # %% ../nbs/05_learner.ipynb #89097ac7
 @patch_to(Learner)
 def _one_batch(self, xb: Tensor, yb: Tensor | None):
@@ -318,9 +307,7 @@ def _batches(self, batches):
 
 # %% ../nbs/05_learner.ipynb #a1b2c00c
 def _targets(y) -> Tensor | None:
-    if y is None: return None
-    y = as_tensor('y', y)
-    return y if y.is_floating_point() else y.long()
+    return None if y is None else _labels(as_tensor('y', y))  # the labels rule of DataBundle.from_tensors
 
 @patch_to(Learner)
 def loader_for(self, data=None, bs: int | None = None, preprocess: bool = True, split: str | None = None):
@@ -343,6 +330,11 @@ def _on_device(loader, device: torch.device):
     for batch in loader:
         xb, yb = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
         yield xb.to(device), (None if yb is None else _targets(yb).to(device))
+
+def _needs_targets(batches, name: str, value):
+    "Raise (before any batch runs, for inputs given as tensors) when there are no targets to compute a loss against."
+    if batches is None or (isinstance(batches, TensorLoader) and batches.y is None):
+        raise bad_value(name, value, 'has no targets to compute a loss against', 'pass (x, y) or a labelled split')
 
 @patch_to(Learner)
 def _infer(self, batches, gather: Callable[[], None]):
@@ -368,11 +360,12 @@ def validate(self, data=None,  # None, a split name, a DataBundle, (x, y), or a 
              ) -> dict:
     "Loss and metrics on `data` (default: the validation split), through the loop's batch step; stored in `valid_results`."
     batches = self.loader_for(data, bs, preprocess, split)
+    _needs_targets(batches, 'data', type(data).__name__)
     loss_sum, count = torch.zeros((), device=self.device), 0
     for m in self.metrics: m.reset()
     def gather():
         nonlocal count
-        if self.loss is None: raise bad_value('data', type(data).__name__, 'has no targets to validate against', 'pass (x, y) or a labelled split')
+        if self.loss is None: _needs_targets(None, 'data', type(data).__name__)  # a loader's batch without targets
         loss_sum.add_(self.loss.float(), alpha=len(self.yb)); count += len(self.yb)
         for m in self.metrics: m.update(self.pred, self.yb)
     self._infer(batches, gather)
@@ -403,13 +396,15 @@ def get_preds(self, data=None,  # None, a split name, a DataBundle, (x, y), inpu
               ) -> Preds:
     "Outputs, targets and optionally per-sample losses and decoded labels on `data`, through the loop's batch step."
     batches = self.loader_for(data, bs, preprocess, split)
+    if with_loss: _needs_targets(batches, 'with_loss', True)
     outs, targets, losses = [], [], []
     def gather():
-        outs.append(self.pred.float())
+        pred = self.pred.float()
+        outs.append(pred)
         if self.yb is not None: targets.append(self.yb)
         if with_loss:
-            if self.yb is None: raise bad_value('with_loss', True, 'needs targets', 'pass (x, y) or a labelled split, or with_loss=False')
-            losses.append(self.loss_spec.per_sample(self.pred.float(), self.yb))
+            if self.yb is None: _needs_targets(None, 'with_loss', True)
+            losses.append(self.loss_spec.per_sample(pred, self.yb))
     self._infer(batches, gather)
     if not outs: raise bad_value('data', type(data).__name__, 'gave no batches', 'pass non-empty inputs, a split or a loader')
     out = torch.cat(outs).cpu()

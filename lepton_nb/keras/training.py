@@ -25,6 +25,10 @@ from .optimizers import Optimizer
 __all__ = ['KERAS_LOSSES', 'LOSS_NAMES', 'Trainer', 'KerasHistory']
 
 # %% ../../nbs/07c_keras_training.ipynb #k4000005
+def _unpack(x, y=None):
+    "(x, y, augment) from arrays, or from an ImageDataset of `keras.datasets` (which carries its training augmentation)."
+    return (x.x, x.y, x.augment) if hasattr(x, 'augment') else (x, y, None)
+
 KERAS_LOSSES = {'sparse_categorical_crossentropy': 'cross_entropy', 'categorical_crossentropy': 'cross_entropy',  # one-hot rows become ids
                 'binary_crossentropy': 'bce', 'mse': 'mse', 'mean_squared_error': 'mse', 'mae': 'l1', 'mean_absolute_error': 'l1'}
 LOSS_NAMES = tuple(KERAS_LOSSES)
@@ -147,15 +151,14 @@ def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1, ve
     check_positive('epochs', epochs, integer=True)
     bs = check_positive('batch_size', batch_size or 32, integer=True)
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1): raise bad_value('validation_split', validation_split, 'is outside [0, 1)', 'pass a fraction such as 0.1')
-    augment = None
-    if hasattr(x, 'augment') and hasattr(x, 'x'): x, y, augment = x.x, x.y, x.augment  # an ImageDataset (keras.datasets)
+    x, y, augment = _unpack(x, y)
     if x is None or y is None: raise KerasError('fit() needs x and y (or an ImageDataset as x). Fix: pass model.fit(x_train, y_train, ...).')
     xt = self._inputs(x)
     if self.net is None: self.build()
     yt = self._targets(y, len(xt))
     validation = None
     if validation_data is not None:
-        xv, yv = (validation_data.x, validation_data.y) if hasattr(validation_data, 'x') else validation_data[:2]
+        xv, yv, _ = _unpack(validation_data) if hasattr(validation_data, 'augment') else (*validation_data[:2], None)
         xv = self._inputs(xv); validation = (xv, self._targets(yv, len(xv)))
     elif validation_split:
         split_at = int(math.floor(len(xt) * (1 - validation_split)))  # Keras: the LAST samples, before any shuffling
@@ -176,7 +179,7 @@ def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1, ve
 def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose: int | str = 'auto', return_dict: bool = False):
     "Loss and metrics on (x, y): a list [loss, metric, ...] (a number without metrics), or a dict with return_dict=True."
     if self.compiled is None: raise KerasError('evaluate() before compile(). Fix: call model.compile(...) first.')
-    if hasattr(x, 'x') and hasattr(x, 'y'): x, y = x.x, x.y  # an ImageDataset
+    x, y, _ = _unpack(x, y)
     xt = self._inputs(x)
     if self.net is None: self.build()
     yt = self._targets(y, len(xt))
@@ -189,7 +192,7 @@ def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose: int |
 @patch_to(Trainer)
 def predict(self, x, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
     "Outputs for x as a NumPy array, with the network's output activation (softmax/sigmoid) applied, as Keras returns them."
-    if hasattr(x, 'x'): x = x.x  # an ImageDataset
+    x, _, _ = _unpack(x)
     xt = self._inputs(x)
     if self.net is None: self.build()
     learner = self.learner or Learner(self.net, DataBundle(xt[:1], torch.zeros(1), name='keras'), loss='mse', metrics=[], progress=False)  # uncompiled: inference only
