@@ -27,8 +27,11 @@ from .finders import LRFindResult, BatchSizeResult
 from .monitor import AnomalyDetector, Dashboard, PerfMonitor
 from .evaluate import DecisionRule, cross_validate, evaluation_card, top_losses
 _all_ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_mode', 'get_device', 'set_seed', 'set_threads', 'Augment',
-         'DataBundle', 'TensorLoader', 'load_dataset', 'CNN', 'MLP', 'LeptonNN', 'build_model', 'summary', 'accuracy', 'classification_report',
+         'DataBundle', 'TensorLoader', 'load_dataset', 'CNN', 'MLP', 'LeptonNN', 'build_model', 'summary', 'accuracy',
+         'classification_report',
          'confusion_matrix', 'f1_score', 'precision', 'recall', 'EVENTS', 'Callback', 'CancelBatchException', 'CancelEpochException',
          'CancelFitException', 'atomic_save', 'safe_load', 'LivePlot', 'ProgressCallback', 'plot_history', 'History', 'Learner', 'LossSpec',
-         'Precision', 'Preds', 'LOSSES', 'Checkpoint', 'EarlyStopping', 'GradientClip', 'LRScheduler', 'OneCycle', 'Pruning', 'LRFindResult',
-         'BatchSizeResult', 'AnomalyDetector', 'Dashboard', 'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card', 'top_losses']
+         'Precision', 'Preds', 'LOSSES', 'Checkpoint', 'EarlyStopping', 'GradientClip', 'LRScheduler', 'OneCycle', 'Pruning',
+         'LRFindResult',
+         'BatchSizeResult', 'AnomalyDetector', 'Dashboard', 'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card',
+         'top_losses']

@@ -83,7 +83,9 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
 def set_seed(seed: int = 0, deterministic: bool = False) -> int:
     "Seed Python, NumPy and PyTorch (all devices); optionally ask for deterministic kernels."
     check_positive('seed', seed, integer=True, allow_zero=True)
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False

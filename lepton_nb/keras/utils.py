@@ -18,5 +18,6 @@ def to_categorical(y, num_classes: int | None = None, dtype: str = 'float32') ->
     y = np.asarray(y, dtype=int).reshape(-1)
     if len(y) and y.min() < 0: raise bad_value('y', int(y.min()), 'holds a negative label', 'pass class ids 0..K-1')
     k = num_classes or (int(y.max()) + 1 if len(y) else 0)
-    if len(y) and y.max() >= k: raise bad_value('num_classes', num_classes, f'is too small for label {int(y.max())}', f'use num_classes >= {int(y.max()) + 1}')
+    if len(y) and y.max() >= k:
+        raise bad_value('num_classes', num_classes, f'is too small for label {int(y.max())}', f'use num_classes >= {int(y.max()) + 1}')
     return np.eye(k, dtype=dtype)[y]
