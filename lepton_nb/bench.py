@@ -37,7 +37,10 @@ def percentiles(samples: Sequence[float], qs: Sequence[float] = (50, 95, 99)) ->
         return values[lo] + (values[hi] - values[lo]) * (pos - lo)
     return {f'p{q:g}': pct(q) for q in qs}
 
-def interleave(variants: dict[str, Callable[[], float]], repeats: int = 5, warmup: int = 1) -> dict[str, list[float]]:
+def interleave(variants: dict[str, Callable[[], float]],  # name -> a callable returning one measurement
+               repeats: int = 5,  # rounds; each round runs every variant once
+               warmup: int = 1,  # discarded runs of each variant first
+              ) -> dict[str, list[float]]:
     "Run each variant `warmup` times (discarded), then `repeats` rounds in rotating order; return each variant's results."
     check_positive('repeats', repeats, integer=True)
     for fn in variants.values():
@@ -57,9 +60,14 @@ def model_size_bytes(model: nn.Module) -> int:
 def _sync(device: torch.device):
     if device.type == 'cuda': torch.cuda.synchronize(device)
 
-def benchmark_inference(model: nn.Module, input_shape: Sequence[int],  # one sample's shape, e.g. (1, 28, 28)
-                        batch_sizes: Sequence[int] = (1, 8, 64), repeats: int = 30, warmup: int = 5,
-                        device=None, dtype: torch.dtype | None = None) -> dict:
+def benchmark_inference(model: nn.Module,  # the model to time (its own forward pass, nothing around it)
+                        input_shape: Sequence[int],  # one sample's shape, e.g. (1, 28, 28)
+                        batch_sizes: Sequence[int] = (1, 8, 64),  # batch sizes to time
+                        repeats: int = 30,  # timed calls per batch size
+                        warmup: int = 5,  # untimed calls first
+                        device=None,  # None: the model's device
+                        dtype: torch.dtype | None = None,  # autocast dtype, e.g. torch.bfloat16; None: no autocast
+                       ) -> dict:
     "Latency percentiles (ms) and throughput per batch size of `model`'s forward pass; model size in bytes."
     device = torch.device(device) if device is not None else next((p.device for p in model.parameters()), torch.device('cpu'))
     rows = {}
@@ -80,7 +88,10 @@ def benchmark_inference(model: nn.Module, input_shape: Sequence[int],  # one sam
     return {'batches': rows, 'size_bytes': model_size_bytes(model)}
 
 # %% ../nbs/08_bench.ipynb #f04956b4
-def benchmark_training(learn: Learner, steps: int = 30, warmup: int = 5) -> dict:
+def benchmark_training(learn: Learner,  # the learner to time (restored afterwards)
+                       steps: int = 30,  # timed training steps
+                       warmup: int = 5,  # untimed steps first
+                      ) -> dict:
     "Samples/s, step p50/p95 (ms), GFLOP/s and share of the matmul peak, peak memory; the learner is restored."
     check_positive('steps', steps, integer=True)
     snap, timer = learner_snapshot(learn), TimeSteps(steps, warmup)
@@ -147,9 +158,14 @@ def _accuracy(model: nn.Module | OnnxRuntimeModel, x: torch.Tensor, y: torch.Ten
 
 INFERENCE_VARIANTS = ('fp32', 'int8', 'bf16', 'channels_last', 'threads_1', 'onnx')
 
-def compare_inference(model: nn.Module, x: torch.Tensor, y: torch.Tensor,  # a labelled split for accuracy
-                      variants: Sequence[str] = ('fp32', 'int8', 'bf16'), batch_sizes: Sequence[int] = (1, 8, 64),
-                      repeats: int = 20, warmup: int = 3) -> dict:
+def compare_inference(model: nn.Module,  # the fp32 model (copied, never changed)
+                      x: torch.Tensor,  # inputs of a labelled split, model-ready
+                      y: torch.Tensor,  # their labels, for accuracy
+                      variants: Sequence[str] = ('fp32', 'int8', 'bf16'),  # names from INFERENCE_VARIANTS
+                      batch_sizes: Sequence[int] = (1, 8, 64),  # batch sizes to time
+                      repeats: int = 20,  # interleaved rounds per batch size
+                      warmup: int = 3,  # untimed calls per variant
+                     ) -> dict:
     "p50 latency per batch size, speed-up vs fp32, accuracy and size of each variant (CPU), measured interleaved."
     for v in variants: check_choice('variants', v, INFERENCE_VARIANTS)
     model = copy.deepcopy(model).cpu().eval()  # eval-ok: an owned copy, for inference only
@@ -194,9 +210,15 @@ def _variant_learner(name: str, model_fn: Callable[[], nn.Module], data, bs: int
     return Learner(model_fn(), data, bs=bs, progress=False, precision='bf16' if 'bf16' in name else 'fp32',
                    compile=name == 'compile', cbs=[ChannelsLast()] if 'channels_last' in name else [])
 
-def compare_accelerations(model_fn: Callable[[], nn.Module], data, variants: Sequence[str] = ('fp32', 'bf16'),
-                          epochs: int = 1, bs: int = 256, steps: int = 10, repeats: int = 3,
-                          inference_variants: Sequence[str] = ('fp32', 'int8')) -> dict:
+def compare_accelerations(model_fn: Callable[[], nn.Module],  # builds a fresh model for each variant
+                          data,  # a DataBundle to train and evaluate on
+                          variants: Sequence[str] = ('fp32', 'bf16'),  # training variants: 'fp32', 'bf16', 'channels_last', 'compile', ...
+                          epochs: int = 1,  # epochs trained per variant, for accuracy
+                          bs: int = 256,  # batch size
+                          steps: int = 10,  # timed steps per variant
+                          repeats: int = 3,  # interleaved timing rounds
+                          inference_variants: Sequence[str] = ('fp32', 'int8'),  # inference variants compared on the trained fp32 model
+                         ) -> dict:
     "Train and time each variant of `model_fn()`; speed-up, accuracy delta (points) and memory vs fp32; inference variants too."
     variants = ['fp32'] + [check_choice('variants', v, TRAINING_VARIANTS) for v in variants if v != 'fp32']
     speed = interleave({v: (lambda v=v: benchmark_training(_variant_learner(v, model_fn, data, bs), steps=steps, warmup=3))
@@ -218,7 +240,11 @@ def compare_accelerations(model_fn: Callable[[], nn.Module], data, variants: Seq
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the classic pipeline's constants (full MNIST's pixel mean and std)
 
 @contextlib.contextmanager
-def torchvision_mnist_loader(data, bs: int = 64, shuffle: bool = True, workers: int = 0):
+def torchvision_mnist_loader(data,  # a DataBundle of MNIST-shaped images (its training split is used)
+                             bs: int = 64,  # batch size
+                             shuffle: bool = True,  # shuffle each epoch
+                             workers: int = 0,  # DataLoader worker processes
+                            ):
     "The classic per-sample pipeline over `data`'s training images: torchvision's MNIST (PIL, ToTensor, Normalize) in a DataLoader."
     import torchvision
     from torchvision import transforms
@@ -249,7 +275,11 @@ def _pinned_copy(x: torch.Tensor, bs: int, device: torch.device, repeats: int) -
     med = {k: 1000 * statistics.median(v) for k, v in times.items()}
     return {**med, 'speedup': med['pageable_ms'] / med['pinned_ms']}
 
-def compare_data_paths(data, bs: int = 64, repeats: int = 3, device=None) -> dict:
+def compare_data_paths(data,  # a DataBundle of MNIST-shaped images
+                       bs: int = 64,  # batch size
+                       repeats: int = 3,  # interleaved passes per path
+                       device=None,  # None: get_device(); pinned vs pageable copies only on CUDA
+                      ) -> dict:
     "Samples/s of one pass over the training split, TensorLoader vs torchvision's per-sample pipeline; on CUDA, pinned vs pageable copies."
     from lepton_nb.core import get_device
     check_positive('bs', bs, integer=True)
@@ -278,7 +308,10 @@ def amdahl_serial_fraction(threads: Sequence[int], seconds: Sequence[float]) -> 
     den = ((1 - x) ** 2).sum()
     return float(((1 - x) * (y - x)).sum() / den) if den else 0.0
 
-def thread_scaling(fn: Callable[[], object], threads: Sequence[int] | None = None, repeats: int = 3) -> dict:
+def thread_scaling(fn: Callable[[], object],  # the work to time (e.g. a few training steps)
+                   threads: Sequence[int] | None = None,  # intra-op thread counts; None: 1, 2, 4, ... up to the cores
+                   repeats: int = 3,  # interleaved rounds
+                  ) -> dict:
     "Median seconds of `fn()` at each intra-op thread count (interleaved), speed-ups and the Amdahl serial fraction."
     threads = list(threads or range(1, (os.cpu_count() or 1) + 1))
     def timed(n):
@@ -308,8 +341,14 @@ def _ddp_worker(rank: int, world: int, init_file: str, model_fn, data, bs: int, 
     finally: dist.destroy_process_group()
 
 def process_scaling(model_fn: Callable[[], nn.Module],  # picklable: a module-level function or functools.partial(MLP, sizes)
-                    data, processes: Sequence[int] = (1, 2), bs: int = 256,  # global batch, split evenly among the processes
-                    steps: int = 20, warmup: int = 5, repeats: int = 1, threads_per_process: int = 1) -> dict:
+                    data,  # a DataBundle (sent to every process)
+                    processes: Sequence[int] = (1, 2),  # process counts to measure
+                    bs: int = 256,  # global batch, split evenly among the processes
+                    steps: int = 20,  # timed steps per run
+                    warmup: int = 5,  # untimed steps first
+                    repeats: int = 1,  # runs per process count
+                    threads_per_process: int = 1,  # intra-op threads in each process
+                   ) -> dict:
     "Training samples/s with 1..N data-parallel processes (torch.distributed gloo + DDP); speed-ups and Amdahl's serial fraction."
     import torch.multiprocessing as mp
     try: pickle.dumps(model_fn)
@@ -333,7 +372,10 @@ def process_scaling(model_fn: Callable[[], nn.Module],  # picklable: a module-le
             'serial_fraction': amdahl_serial_fraction(processes, [1 / med[n] for n in processes]) if 1 in processes else None}
 
 # %% ../nbs/08_bench.ipynb #1ed6c63b
-def top_ops(learn: Learner, steps: int = 5, k: int = 8) -> list[dict]:
+def top_ops(learn: Learner,  # the learner to profile (restored afterwards)
+            steps: int = 5,  # profiled training steps
+            k: int = 8,  # how many operators to list
+           ) -> list[dict]:
     "The k operators with the most self CPU time per training step (torch.profiler); the learner is restored."
     from torch.profiler import ProfilerActivity, profile
     snap = learner_snapshot(learn)
@@ -353,14 +395,21 @@ def top_ops(learn: Learner, steps: int = 5, k: int = 8) -> list[dict]:
     return [{'op': e.key, 'ms_per_step': e.self_cpu_time_total / 1000 / steps} for e in rows]
 
 # %% ../nbs/08_bench.ipynb #0e916921
-def scaling_curve(measure: Callable[[float], float], values: Sequence[float], repeats: int = 3) -> dict:
+def scaling_curve(measure: Callable[[float], float],  # measure(x) -> seconds
+                  values: Sequence[float],  # sizes x to measure
+                  repeats: int = 3,  # interleaved rounds
+                 ) -> dict:
     "Median seconds of measure(x) for each x (interleaved) and the fitted log-log slope k of t = c x^k."
     times = interleave({x: (lambda x=x: measure(x)) for x in values}, repeats=repeats)
     med = [statistics.median(times[x]) for x in values]
     slope = float(np.polyfit(np.log(values), np.log(med), 1)[0])
     return {'values': list(values), 'seconds': med, 'slope': slope}
 
-def epoch_seconds(model_fn: Callable[[], nn.Module], data, n_samples: int | None = None, bs: int = 256) -> float:
+def epoch_seconds(model_fn: Callable[[], nn.Module],  # builds a fresh model
+                  data,  # a DataBundle
+                  n_samples: int | None = None,  # training samples used; None: all
+                  bs: int = 256,  # batch size
+                 ) -> float:
     "Seconds of one training epoch of model_fn() on the first n_samples training samples (no validation)."
     from lepton_nb.data import DataBundle
     n = n_samples or len(data.x_train)
@@ -369,7 +418,10 @@ def epoch_seconds(model_fn: Callable[[], nn.Module], data, n_samples: int | None
     learn.fit(1)
     return learn.history['seconds'][0]
 
-def plot_scaling(curves: dict[str, dict], ax=None, xlabel: str = 'size'):
+def plot_scaling(curves: dict[str, dict],  # name -> a scaling_curve result
+                 ax=None,  # Axes to draw on; None: a new figure
+                 xlabel: str = 'size',  # what x is
+                ):
     "Log-log lines of seconds vs size for each named curve, with the fitted slope in the legend; return the Axes."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(5, 3.5))
@@ -382,8 +434,13 @@ def plot_scaling(curves: dict[str, dict], ax=None, xlabel: str = 'size'):
 DEFAULT_PRICES = {  # USD per device-hour: ASSUMPTIONS for illustration, edit for your provider
     'cpu-2core': 0.10, 'cpu-16core': 0.70, 'gpu-t4': 0.50, 'gpu-a100': 3.00, 'gpu-h100': 6.00}
 
-def cost_estimate(samples_per_s: float, device: str = 'cpu-2core', n_samples: int = 60_000, epochs: int = 10,
-                  inference_per_s: float | None = None, prices: dict | None = None) -> dict:
+def cost_estimate(samples_per_s: float,  # measured training throughput
+                  device: str = 'cpu-2core',  # a key of the price table
+                  n_samples: int = 60_000,  # training samples per epoch
+                  epochs: int = 10,  # epochs of the run
+                  inference_per_s: float | None = None,  # measured inference throughput; None: no inference cost
+                  prices: dict | None = None,  # device -> USD per hour; None: the illustrative PRICES
+                 ) -> dict:
     "Cost (USD) of a training run and of a million predictions from measured speeds and an hourly price."
     prices = prices or DEFAULT_PRICES
     device = check_choice('device', device, prices)
@@ -395,8 +452,10 @@ def cost_estimate(samples_per_s: float, device: str = 'cpu-2core', n_samples: in
     return out
 
 # %% ../nbs/08_bench.ipynb #bf3ec277
-def pareto_front(points: dict[str, dict], maximize: Sequence[str] = ('accuracy',),
-                 minimize: Sequence[str] = ('cost', 'latency_ms')) -> list[str]:
+def pareto_front(points: dict[str, dict],  # name -> measured values
+                 maximize: Sequence[str] = ('accuracy',),  # keys where larger is better
+                 minimize: Sequence[str] = ('cost', 'latency_ms'),  # keys where smaller is better
+                ) -> list[str]:
     "Names of the points that no other point dominates."
     def dominates(a, b):
         ge = all(a[k] >= b[k] for k in maximize) and all(a[k] <= b[k] for k in minimize)
@@ -404,7 +463,10 @@ def pareto_front(points: dict[str, dict], maximize: Sequence[str] = ('accuracy',
         return ge and gt
     return [n for n, p in points.items() if not any(dominates(q, p) for m, q in points.items() if m != n)]
 
-def recommend(points: dict[str, dict], target_accuracy: float, latency_slo_ms: float | None = None) -> str:
+def recommend(points: dict[str, dict],  # name -> {accuracy, latency_ms, cost}
+              target_accuracy: float,  # the accuracy a variant must reach
+              latency_slo_ms: float | None = None,  # the latency a variant must stay under; None: any
+             ) -> str:
     "The cheapest variant with accuracy >= target and latency <= the SLO; a LeptonError naming the gap if none."
     def meets(p): return p['accuracy'] >= target_accuracy and (latency_slo_ms is None or p['latency_ms'] <= latency_slo_ms)
     ok = {n: p for n, p in points.items() if meets(p)}
@@ -434,7 +496,10 @@ def plot_pareto(points: dict[str, dict], ax=None):
     return ax
 
 # %% ../nbs/08_bench.ipynb #15678f9b
-def classic_recipe(data, epochs: int = 10, bs: int = 64) -> tuple[float, float]:
+def classic_recipe(data,  # a DataBundle of MNIST-shaped images
+                   epochs: int = 10,  # training epochs
+                   bs: int = 64,  # batch size
+                  ) -> tuple[float, float]:
     "Train LeptonNN the classic way (torchvision MNIST pipeline, per-sample transforms, Adam 1e-3); (seconds, final valid accuracy)."
     from lepton_nb.models import LeptonNN
     torch.manual_seed(0)
@@ -453,7 +518,10 @@ def classic_recipe(data, epochs: int = 10, bs: int = 64) -> tuple[float, float]:
         seconds = time.perf_counter() - start
     return seconds, _accuracy(model, xv, data.y_valid)
 
-def lepton_recipe_time_to(data, target: float, max_epochs: int = 15) -> tuple[float | None, float]:
+def lepton_recipe_time_to(data,  # a DataBundle of MNIST-shaped images
+                          target: float,  # validation accuracy to reach
+                          max_epochs: int = 15,  # give up after this many epochs
+                         ) -> tuple[float | None, float]:
     "Seconds lepton_nb's default recipe needs to first reach validation accuracy `target`; (seconds or None, final accuracy)."
     from lepton_nb.models import LeptonNN
     torch.manual_seed(0)

@@ -61,7 +61,11 @@ class WarmupCosine:
 # %% ../nbs/06_callbacks.ipynb #141eaec7
 class LRScheduler(Callback):
     "Set every parameter group's lr to base_lr * schedule(t, total) before each step (or epoch)."
-    def __init__(self, schedule: Callable[[int, int], float], per: str = 'step', base_lr: float | None = None):
+    def __init__(self,
+                 schedule: Callable[[int, int], float],  # m(t, total) -> multiplier of the base lr
+                 per: str = 'step',  # 'step' or 'epoch'
+                 base_lr: float | None = None,  # None: the learner's lr
+                ):
         self.schedule, self.per, self.base_lr, self.t = schedule, check_choice('per', per, ('step', 'epoch')), base_lr, 0
     def before_fit(self, learn):
         self.base = self.base_lr or learn.lr
@@ -81,7 +85,12 @@ class LRScheduler(Callback):
     def load_state_dict(self, state: dict): self.t = state['t']
 
 # %% ../nbs/06_callbacks.ipynb #712baf79
-def plot_schedule(schedules: dict | Callable, total: int = 100, base_lr: float = 1.0, ax=None, log: bool = False):
+def plot_schedule(schedules: dict | Callable,  # one schedule or {name: schedule}
+                  total: int = 100,  # steps to draw
+                  base_lr: float = 1.0,  # lr the multipliers scale
+                  ax=None,  # Axes to draw on; None: a new figure
+                  log: bool = False,  # log-scale y axis
+                 ):
     "Draw lr_t = base_lr * m(t) for one schedule or a {name: schedule} dict over `total` steps; return the Axes."
     import matplotlib.pyplot as plt
     if not isinstance(schedules, dict): schedules = {type(schedules).__name__: schedules}
@@ -94,7 +103,12 @@ def plot_schedule(schedules: dict | Callable, total: int = 100, base_lr: float =
 # %% ../nbs/06_callbacks.ipynb #49e23ca2
 class OneCycle(Callback):
     "Step `torch.optim.lr_scheduler.OneCycleLR` after every optimizer step."
-    def __init__(self, lr_max: float, pct_start: float = 0.25, div: float = 25.0, final_div: float = 1e4):
+    def __init__(self,
+                 lr_max: float,  # the peak learning rate
+                 pct_start: float = 0.25,  # fraction of the steps spent warming up
+                 div: float = 25.0,  # start lr = lr_max / div
+                 final_div: float = 1e4,  # final lr = start lr / final_div
+                ):
         check_positive('lr_max', lr_max)
         if not 0 < pct_start < 1: raise bad_value('pct_start', pct_start, 'is outside (0, 1)', 'pass a fraction such as 0.25')
         self.lr_max, self.pct_start, self.div, self.final_div = lr_max, pct_start, div, final_div
@@ -109,14 +123,25 @@ class OneCycle(Callback):
         if state: self.sched.load_state_dict(state['sched'])
 
 @patch_to(Learner)
-def fit_one_cycle(self, epochs: int, lr_max: float | None = None, pct_start: float = 0.25, cbs: Sequence[Callback] = (),
-                  resume: str | os.PathLike | None = None) -> History:
+def fit_one_cycle(self,
+                  epochs: int,  # epochs to train
+                  lr_max: float | None = None,  # peak learning rate; None: the learner's lr
+                  pct_start: float = 0.25,  # fraction of the steps spent warming up
+                  cbs: Sequence[Callback] = (),  # extra callbacks for this fit
+                  resume: str | os.PathLike | None = None,  # a training-state checkpoint to continue from
+                 ) -> History:
     "Train with the one-cycle learning-rate and momentum schedule peaking at `lr_max` (default: the learner's lr)."
     return self.fit(epochs, cbs=[OneCycle(lr_max or self.lr, pct_start)] + list(cbs), resume=resume)
 
 # %% ../nbs/06_callbacks.ipynb #ddbb42af
-def one_cycle(t: int, total: int, lr_max: float, pct_start: float = 0.25, div: float = 25.0, final_div: float = 1e4,
-              momentum: tuple[float, float] = (0.85, 0.95)) -> tuple[float, float]:
+def one_cycle(t: int,  # step, from 0
+              total: int,  # steps in the run
+              lr_max: float,  # peak learning rate
+              pct_start: float = 0.25,  # fraction of the steps spent warming up
+              div: float = 25.0,  # start lr = lr_max / div
+              final_div: float = 1e4,  # final lr = start lr / final_div
+              momentum: tuple[float, float] = (0.85, 0.95),  # (low, high) momentum, moving against the lr
+             ) -> tuple[float, float]:
     "Closed form of the one-cycle schedule: (lr, momentum) at step t of `total`."
     def cos_interp(a, b, f): return b + (a - b) / 2 * (math.cos(math.pi * f) + 1)
     peak = pct_start * total - 1
@@ -146,8 +171,13 @@ class GradientClip(Callback):
 class EarlyStopping(Callback):
     "Stop when `monitor` has not improved by `min_delta` for `patience` epochs; optionally restore the best weights."
     order = 30  # after the Recorder wrote the epoch's record
-    def __init__(self, monitor: str = 'valid_loss', mode: str = 'min', patience: int = 3, min_delta: float = 0.0,
-                 restore_best: bool = True):
+    def __init__(self,
+                 monitor: str = 'valid_loss',  # a History key, e.g. valid_loss or accuracy
+                 mode: str = 'min',  # 'min' or 'max': which way is better
+                 patience: int = 3,  # epochs without improvement before stopping
+                 min_delta: float = 0.0,  # smallest change that counts as improvement
+                 restore_best: bool = True,  # load the best epoch's weights at the end
+                ):
         self.monitor, self.mode = monitor, check_choice('mode', mode, ('min', 'max'))
         self.patience, self.min_delta = check_positive('patience', patience,
                                                        integer=True), check_positive('min_delta', min_delta, allow_zero=True)
@@ -189,7 +219,12 @@ class EarlyStopping(Callback):
 class Checkpoint(Callback):
     "Save the training state atomically: last.pt every `every` batches and after each epoch, best.pt when `monitor` improves."
     order = 50  # after everything that changes state at the end of a batch or an epoch
-    def __init__(self, folder: str | Path, every: int | None = None, monitor: str = 'valid_loss', mode: str = 'min'):
+    def __init__(self,
+                 folder: str | Path,  # where last.pt and best.pt go
+                 every: int | None = None,  # also save every this many batches; None: per epoch only
+                 monitor: str = 'valid_loss',  # the History key that decides best.pt
+                 mode: str = 'min',  # 'min' or 'max'
+                ):
         self.folder, self.monitor, self.mode, self.best = Path(folder), monitor, check_choice('mode', mode, ('min', 'max')), None
         self.every = None if every is None else check_positive('every', every, integer=True)
     @property
@@ -212,7 +247,11 @@ class Checkpoint(Callback):
     def load_state_dict(self, state: dict): self.best = state['best']
 
 # %% ../nbs/06_callbacks.ipynb #51ab46f1
-def cubic_sparsity(epoch: int, target: float, start: int, duration: int) -> float:
+def cubic_sparsity(epoch: int,  # epochs done
+                   target: float,  # final sparsity, a fraction
+                   start: int,  # epoch the ramp starts
+                   duration: int,  # epochs the ramp lasts
+                  ) -> float:
     "Zhu & Gupta's sparsity ramp: target * (1 - (1 - (epoch - start) / duration) ** 3), clamped to [0, target]."
     if epoch < start: return 0.0
     return target * (1 - (1 - min((epoch - start) / max(duration, 1), 1.0)) ** 3)

@@ -36,11 +36,18 @@ class MissingDependency(LeptonError, ImportError):
     "An optional package that this feature needs is not installed."
 
 # %% ../nbs/00_core.ipynb #9a81d7b9
-def bad_value(name: str, value: Any, why: str, fix: str) -> InvalidArgument:
+def bad_value(name: str,  # the argument, as the user wrote it
+              value: Any,  # its bad value
+              why: str,  # what is wrong with it
+              fix: str,  # what to do instead
+             ) -> InvalidArgument:
     "Build an `InvalidArgument` whose message names the argument, the value and the fix."
     return InvalidArgument(f"{name}={value!r} {why}. Fix: {fix}.")
 
-def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+def check_choice(name: str,  # the argument
+                 value: Any,  # the given value
+                 choices: Iterable[str],  # the accepted values
+                ) -> str:
     "Return `value` lower-cased if it is one of `choices`, else raise `UnknownName` listing them."
     choices = list(choices)
     key = value.lower() if isinstance(value, str) else value
@@ -48,7 +55,11 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
         raise UnknownName(f"{name}={value!r} is not known. Fix: use one of {', '.join(map(repr, choices))}.")
     return key
 
-def check_positive(name: str, value: Any, integer: bool = False, allow_zero: bool = False) -> Any:
+def check_positive(name: str,  # the argument
+                   value: Any,  # the given value
+                   integer: bool = False,  # must be an int
+                   allow_zero: bool = False,  # accept 0 too
+                  ) -> Any:
     "Raise `InvalidArgument` unless `value` is a finite number > 0 (>= 0 with `allow_zero`), an int if `integer`."
     kind = 'an integer' if integer else 'a number'
     ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))

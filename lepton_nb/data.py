@@ -44,7 +44,11 @@ def fit_standardizer(x: Tensor  # training inputs, (N, F) or (N, C, ...)
     return mean.float()[0], std.float()[0]  # drop the batch axis: shape of one sample
 
 # %% ../nbs/01_data.ipynb #fba78bd9
-def check_split(split: str, x: Tensor, y: Tensor, n_classes: int | None = None):
+def check_split(split: str,  # 'train', 'valid' or 'test' (named in the message)
+                x: Tensor,  # inputs (N, ...)
+                y: Tensor,  # labels (N,)
+                n_classes: int | None = None,  # labels must lie in [0, n_classes); None: not checked
+               ):
     "Raise an `InvalidArgument` naming the split and the fix if `x`/`y` cannot be used for training."
     if x.ndim < 2:
         raise bad_value(f'x_{split}.shape', tuple(x.shape), 'has fewer than 2 dimensions',
@@ -66,11 +70,16 @@ def check_split(split: str, x: Tensor, y: Tensor, n_classes: int | None = None):
 # %% ../nbs/01_data.ipynb #b69129df
 class TensorLoader:
     "Iterate over in-memory tensors `x`, `y` in batches of `bs`, indexing whole batches at once."
-    def __init__(self, x: Tensor,  # inputs (N, ...)
+    def __init__(self,
+                 x: Tensor,  # inputs (N, ...)
                  y: Tensor | None,  # targets (N, ...), or None for inputs only (batches yield yb = None)
-                 bs: int = 64, shuffle: bool = False, drop_last: bool = False,
-                 device: str | torch.device | None = None, transform: Callable[[Tensor], Tensor] | None = None,
-                 generator: torch.Generator | None = None):  # None: torch's global RNG (seeded by set_seed)
+                 bs: int = 64,  # batch size
+                 shuffle: bool = False,  # a new order each epoch
+                 drop_last: bool = False,  # drop a final partial batch
+                 device: str | torch.device | None = None,  # move batches there; None: leave them
+                 transform: Callable[[Tensor], Tensor] | None = None,  # applied to each input batch (e.g. Augment)
+                 generator: torch.Generator | None = None,  # None: torch's global RNG (seeded by set_seed)
+                ):
         check_positive('bs', bs, integer=True)
         if y is not None and len(x) != len(y): raise bad_value('len(x), len(y)', (len(x), len(y)), 'differ', 'pass one label per input')
         self.x, self.y, self.bs, self.shuffle, self.drop_last = x, y, bs, shuffle, drop_last
@@ -101,7 +110,8 @@ class TensorLoader:
 def rotate_shift(xb: Tensor,  # images (B, C, H, W)
                  angles: Tensor,  # rotation per image, degrees (B,)
                  shifts: Tensor,  # shift per image as a fraction of width/height (B, 2)
-                 mode: str = 'bilinear') -> Tensor:
+                 mode: str = 'bilinear',  # grid_sample's interpolation: 'bilinear' or 'nearest'
+                ) -> Tensor:
     "Rotate and shift each image of a batch by its own angle and offset (one `grid_sample` call)."
     theta = torch.deg2rad(angles.to(xb.dtype))
     cos, sin = torch.cos(theta), torch.sin(theta)
@@ -168,8 +178,14 @@ class DataBundle:
 
     def has(self, name: str) -> bool: return getattr(self, f'x_{check_choice("split", name, SPLITS)}') is not None
 
-    def loader(self, split: str = 'train', bs: int = 64, shuffle: bool | None = None, drop_last: bool = False,
-               device=None, generator: torch.Generator | None = None) -> TensorLoader:
+    def loader(self,
+               split: str = 'train',  # 'train', 'valid' or 'test'
+               bs: int = 64,  # batch size
+               shuffle: bool | None = None,  # None: shuffle the training split only
+               drop_last: bool = False,  # drop a final partial batch
+               device=None,  # move batches there
+               generator: torch.Generator | None = None,  # None: torch's global RNG
+              ) -> TensorLoader:
         "A `TensorLoader` over `split`; the training loader shuffles and augments by default."
         x, y = self.split(split)
         train = split == 'train'
@@ -201,9 +217,18 @@ def _n_classes(classes, *ys) -> int | None:
 
 @patch_to(DataBundle)
 @classmethod
-def from_tensors(cls, x_train, y_train, x_test=None, y_test=None, valid_pct: float = 0.1,
-                  classes: Sequence | None = None, normalize: bool = True, seed: int = 0,
-                  augment: Callable | None = None, name: str = 'tensors') -> DataBundle:
+def from_tensors(cls,
+                 x_train,  # training inputs (N, ...): uint8 images are scaled to [0, 1]
+                 y_train,  # labels (N,) or regression targets
+                 x_test=None,  # test inputs, or None
+                 y_test=None,  # test labels, or None
+                 valid_pct: float = 0.1,  # fraction of train held out for validation
+                 classes: Sequence | None = None,  # class names; None: 0..K-1 from the labels
+                 normalize: bool = True,  # standardise with training statistics
+                 seed: int = 0,  # seeds the validation split
+                 augment: Callable | None = None,  # batch transform for training batches
+                 name: str = 'tensors',  # shown in the repr
+                ) -> DataBundle:
     "Validate, split off `valid_pct` of train for validation, standardise with train statistics."
     if not (isinstance(valid_pct, (int, float)) and 0 <= valid_pct < 1):
         raise bad_value('valid_pct', valid_pct, 'is outside [0, 1)', 'pass a fraction such as 0.1, or 0 for no validation split')
@@ -249,8 +274,12 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root or os.environ.get('LEPTON_DATA') or Path.home() / '.lepton_nb' / 'data').expanduser()
 
 # %% ../nbs/01_data.ipynb #c539ba50
-def make_toy(name: str, n_samples: int = 1000, noise: float = 0.1, factor: float = 0.8,
-             generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def make_toy(name: str,  # 'moons', 'circles', 'spirals' or 'xor'
+             n_samples: int = 1000,  # points in all
+             noise: float = 0.1,  # std of the Gaussian noise added
+             factor: float = 0.8,  # inner radius of 'circles'
+             generator: torch.Generator | None = None,  # seeds the noise
+            ) -> tuple[Tensor, Tensor]:
     "Generate a 2-D toy set in class order: `x` (n, 2) float32, `y` (n,) int64."
     name = check_choice('name', name, TOY_SETS)
     check_positive('n_samples', n_samples, integer=True)
@@ -345,7 +374,12 @@ def dataset_available(name: str, root: str | os.PathLike | None = None) -> bool:
     except DatasetNotFound: return False
 
 # %% ../nbs/01_data.ipynb #c2d2dd26
-def write_mnist_idx(folder: str | os.PathLike, x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor) -> Path:
+def write_mnist_idx(folder: str | os.PathLike,  # e.g. root/MNIST/raw
+                    x_train: Tensor,  # uint8 images (N, 28, 28)
+                    y_train: Tensor,  # labels (N,)
+                    x_test: Tensor,  # uint8 images (M, 28, 28)
+                    y_test: Tensor,  # labels (M,)
+                   ) -> Path:
     "Write uint8 images (N, 28, 28) and labels as the four MNIST IDX files in `folder` (e.g. root/MNIST/raw)."
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -358,7 +392,10 @@ def write_mnist_idx(folder: str | os.PathLike, x_train: Tensor, y_train: Tensor,
     return folder
 
 # %% ../nbs/01_data.ipynb #da7a0002
-def make_shapes10(n: int = 3000, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_shapes10(n: int = 3000,  # images
+                  size: int = 32,  # height and width in pixels
+                  seed: int = 0,  # seeds shapes, sizes, positions and noise
+                 ) -> tuple[np.ndarray, np.ndarray]:
     "n colour images (n, size, size, 3) uint8 of 10 classes: (square, disc, triangle, cross, ring) x (red, blue)."
     check_positive('n', n, integer=True)
     rng = np.random.default_rng(seed)

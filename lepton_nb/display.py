@@ -18,7 +18,11 @@ def in_notebook() -> bool:
     shell = get_ipython()
     return shell is not None and type(shell).__name__ == 'ZMQInteractiveShell'
 
-def figure_png(draw: Callable, n_axes: int = 2, figsize=(9, 3.2), dpi: int = 80) -> bytes:
+def figure_png(draw: Callable,  # draw(axes): draws on the given Axes only
+               n_axes: int = 2,  # subplots side by side
+               figsize=(9, 3.2),  # inches (width, height)
+               dpi: int = 80,  # pixels per inch
+              ) -> bytes:
     "Call `draw(axes)` on a fresh Agg figure (no pyplot state) and return it as PNG bytes."
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -51,7 +55,9 @@ def _thin(ys: list, n: int) -> list:
     return [ys[round(i * (len(ys) - 1) / (n - 1))] for i in range(n)]
 
 def svg_panels(panels: list[dict],  # each: {'title': str, 'series': {name: [y, ...]}, 'log': bool}
-               width: int = 1000, height: int = 200) -> str:
+               width: int = 1000,  # pixels, all panels together
+               height: int = 200,  # pixels
+              ) -> str:
     "Draw line-chart panels side by side as one SVG string (x = position in each series)."
     pw, (left, right, top, bottom) = width / max(len(panels), 1), (46, 10, 22, 16)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">']
@@ -77,7 +83,12 @@ def svg_panels(panels: list[dict],  # each: {'title': str, 'series': {name: [y, 
     return ''.join(out + ['</svg>'])
 
 # %% ../nbs/04_display.ipynb #92ebae7b
-def show_in(out, png: bytes | None = None, svg: str | None = None, html: str | None = None, text: str = '<plot>'):
+def show_in(out,  # an ipywidgets Output
+            png: bytes | None = None,  # PNG bytes
+            svg: str | None = None,  # an SVG string
+            html: str | None = None,  # HTML, when neither png nor svg
+            text: str = '<plot>',  # plain-text alternative
+           ):
     "Replace an ipywidgets Output's content with one PNG, SVG or HTML item, in one assignment."
     if png is not None: data = {'image/png': base64.b64encode(png).decode(), 'text/plain': text}
     elif svg is not None: data = {'image/svg+xml': svg, 'text/plain': text}

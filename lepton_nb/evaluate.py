@@ -38,7 +38,11 @@ def to_frame(self):
 def _repr_html_(self) -> str: return self.to_frame().round(self.digits).to_html(na_rep='')
 
 # %% ../nbs/09_evaluate.ipynb #8445086e
-def roc_curve(y_true, scores, pos_label=1, drop_intermediate: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc_curve(y_true,  # labels (N,)
+              scores,  # positive-class scores (N,)
+              pos_label=1,  # the positive label
+              drop_intermediate: bool = True,  # drop points on straight segments
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "False and true positive rates and thresholds of `scores >= threshold`, as scikit-learn returns them (first threshold inf)."
     tps, fps, thresholds = binary_counts(y_true, scores, pos_label)
     if tps[-1] == 0 or fps[-1] == 0:  # as scikit-learn: warn, and the undefined rate is nan
@@ -86,7 +90,11 @@ def _one_vs_rest(curve_area: Callable, y_true, scores, average: str | None) -> f
     weights = np.array([(yt == c).sum().item() for c in classes], dtype=float) if average == 'weighted' else None
     return float(np.average(areas, weights=weights))
 
-def roc_auc_score(y_true, y_score, average: str | None = 'macro', multi_class: str = 'ovr') -> float | np.ndarray:
+def roc_auc_score(y_true,  # labels (N,)
+                  y_score,  # (N,) positive-class scores, or (N, K) class scores
+                  average: str | None = 'macro',  # 'macro', 'weighted' or None (per class)
+                  multi_class: str = 'ovr',  # 'ovr' (one vs rest)
+                 ) -> float | np.ndarray:
     "Area under the ROC curve; binary from (N,) or (N, 2) scores, one-vs-rest averaged for (N, K) scores."
     check_choice('multi_class', multi_class, ('ovr',))
     return _one_vs_rest(lambda y, s: auc(*roc_curve(y, s, drop_intermediate=False)[:2]), y_true, y_score, average)
@@ -95,7 +103,10 @@ def _step_area(precision: np.ndarray, recall: np.ndarray) -> float:
     "AP = Σ (R_n − R_{n−1}) P_n over a precision–recall curve as precision_recall_curve returns it (recall decreasing)."
     return float(-np.sum(np.diff(recall) * precision[:-1]))
 
-def average_precision_score(y_true, y_score, average: str | None = 'macro') -> float | np.ndarray:
+def average_precision_score(y_true,  # labels (N,)
+                            y_score,  # (N,) positive-class scores, or (N, K) class scores
+                            average: str | None = 'macro',  # 'macro', 'weighted' or None (per class)
+                           ) -> float | np.ndarray:
     "Average precision: the precision–recall curve's area as a step sum, AP = Σ (R_n − R_{n−1}) P_n; one-vs-rest for (N, K)."
     return _one_vs_rest(lambda y, s: _step_area(*precision_recall_curve(y, s)[:2]), y_true, y_score, average)
 
@@ -111,7 +122,12 @@ def _plot_per_class(y_true, scores, classes, ax, max_curves: int, draw: Callable
     ax.legend(fontsize=7)
     return ax
 
-def plot_roc(y_true, scores, classes: Sequence[str] | None = None, ax=None, max_curves: int = 10):
+def plot_roc(y_true,  # labels (N,)
+             scores,  # (N,) or (N, K) scores
+             classes: Sequence[str] | None = None,  # class names for the legend
+             ax=None,  # Axes to draw on; None: a new figure
+             max_curves: int = 10,  # at most this many one-vs-rest curves
+            ):
     "ROC curve (binary) or one-vs-rest curves (K classes), AUC in the legend; return the Axes."
     def draw(ax, y, s, name):
         fpr, tpr, _ = roc_curve(y, s)
@@ -121,7 +137,12 @@ def plot_roc(y_true, scores, classes: Sequence[str] | None = None, ax=None, max_
     ax.set(xlabel='false positive rate', ylabel='true positive rate')
     return ax
 
-def plot_pr(y_true, scores, classes: Sequence[str] | None = None, ax=None, max_curves: int = 10):
+def plot_pr(y_true,  # labels (N,)
+            scores,  # (N,) or (N, K) scores
+            classes: Sequence[str] | None = None,  # class names for the legend
+            ax=None,  # Axes to draw on; None: a new figure
+            max_curves: int = 10,  # at most this many one-vs-rest curves
+           ):
     "Precision–recall curve (binary) or one-vs-rest curves, average precision in the legend; return the Axes."
     def draw(ax, y, s, name):
         p, r, _ = precision_recall_curve(y, s)
@@ -131,7 +152,10 @@ def plot_pr(y_true, scores, classes: Sequence[str] | None = None, ax=None, max_c
     return ax
 
 # %% ../nbs/09_evaluate.ipynb #d6a1e38d
-def calibration_curve(y_true, y_prob, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def calibration_curve(y_true,  # 0/1 labels (N,)
+                      y_prob,  # predicted probabilities (N,)
+                      n_bins: int = 10,  # equal-width bins in [0, 1]
+                     ) -> tuple[np.ndarray, np.ndarray]:
     "Fraction of positives and mean predicted probability in each non-empty equal-width bin (scikit-learn's 'uniform' strategy)."
     check_positive('n_bins', n_bins, integer=True)
     yt, p = as_tensor('y_true', y_true).double().flatten(), as_tensor('y_prob', y_prob).double().flatten()
@@ -159,7 +183,10 @@ class Reliability:
     count: np.ndarray
     ece: float
 
-def reliability(y_true, probs, n_bins: int = 10) -> Reliability:
+def reliability(y_true,  # labels (N,)
+                probs,  # class probabilities (N, K)
+                n_bins: int = 10,  # equal-width confidence bins
+               ) -> Reliability:
     "Reliability of (N, K) class probabilities: bin the top-class confidence, compare each bin's accuracy with it."
     probs, yt = as_tensor('probs', probs).double(), to_labels('y_true', y_true)
     if probs.ndim != 2 or len(probs) != len(yt):
@@ -192,7 +219,10 @@ class TopLosses:
     probability: Tensor  # probability of the predicted class
     split: str
 
-def top_losses(learn: Learner, split: str = 'valid', k: int = 9) -> TopLosses:
+def top_losses(learn: Learner,  # a trained multi-class learner
+               split: str = 'valid',  # the split of learn.data to search
+               k: int = 9,  # how many samples
+              ) -> TopLosses:
     "The `k` samples of `split` whose loss (the learner's own, per sample) is largest; a multi-class learner."
     if learn.loss_spec.decode != 'argmax':
         raise bad_value('learn.loss_spec', learn.loss_spec.name, 'is not a multi-class classification loss',
@@ -202,7 +232,11 @@ def top_losses(learn: Learner, split: str = 'valid', k: int = 9) -> TopLosses:
     losses, idx = p.losses.double().topk(min(k, len(p.losses)))
     return TopLosses(idx, losses, p.targets[idx], p.outputs[idx].argmax(1), p.outputs[idx].max(1).values, split)
 
-def plot_top_losses(top: TopLosses, data: DataBundle, ncols: int = 5, axes=None):
+def plot_top_losses(top: TopLosses,  # the result of top_losses
+                    data: DataBundle,  # the DataBundle the images come from
+                    ncols: int = 5,  # images per row
+                    axes=None,  # Axes to draw on; None: a new figure
+                   ):
     "Gallery of the top-loss images titled predicted/actual, loss and probability; return the Axes."
     import matplotlib.pyplot as plt
     n = len(top.indices)
@@ -227,7 +261,12 @@ class ThresholdChoice:
     f1: float
     by: str
 
-def choose_threshold(y_true, scores, by: str = 'f1', target: float | None = None, pos_label=1) -> ThresholdChoice:
+def choose_threshold(y_true,  # labels (N,)
+                     scores,  # positive-class scores (N,)
+                     by: str = 'f1',  # 'f1', 'precision' or 'recall'
+                     target: float | None = None,  # the precision or recall to reach (by='precision'/'recall')
+                     pos_label=1,  # the positive label
+                    ) -> ThresholdChoice:
     "Threshold on `scores` (positive-class scores) maximising F1, or meeting a precision or recall `target`."
     by = check_choice('by', by, ('f1', 'precision', 'recall'))
     if by != 'f1' and not (isinstance(target, (int, float)) and 0 < target <= 1):
@@ -277,7 +316,11 @@ class DecisionRule:
     def from_dict(cls, d: dict) -> DecisionRule: return cls(**d)
 
 # %% ../nbs/09_evaluate.ipynb #d915faa3
-def kfold_indices(y, k: int = 5, stratified: bool = True, seed: int = 0) -> list[Tensor]:
+def kfold_indices(y,  # labels (N,)
+                  k: int = 5,  # folds
+                  stratified: bool = True,  # equal class shares in every fold
+                  seed: int = 0,  # seeds the shuffle
+                 ) -> list[Tensor]:
     "Validation indices of each of `k` folds of labels `y` (shuffled with `seed`; stratified: class shares equal across folds)."
     y = to_labels('y', y)
     if not isinstance(k, int) or isinstance(k, bool) or k < 2: raise bad_value('k', k, 'is not an integer >= 2', 'use k=5 or k=10')
@@ -326,9 +369,14 @@ class CVResult:
 
 # %% ../nbs/09_evaluate.ipynb #28968d79
 def cross_validate(learner_fn: Callable[[DataBundle], Learner],  # builds a Learner with a FRESH model for the fold's data
-                   data: DataBundle, k: int = 5, stratified: bool = True, epochs: int = 3,
-                   metrics: Sequence[str] = ('accuracy', 'f1_macro'), seed: int = 0,
-                   folds: Sequence[int] | None = None) -> CVResult:  # run only these folds (0-based), e.g. one per worker process
+                   data: DataBundle,  # train + valid are pooled and split into folds
+                   k: int = 5,  # folds
+                   stratified: bool = True,  # equal class shares in every fold
+                   epochs: int = 3,  # training epochs per fold
+                   metrics: Sequence[str] = ('accuracy', 'f1_macro'),  # names from CV_METRICS
+                   seed: int = 0,  # seeds folds and models
+                   folds: Sequence[int] | None = None,  # run only these folds (0-based), e.g. one per worker process
+                  ) -> CVResult:
     "k-fold cross-validation on train + valid: a fresh learner per fold, validation scores per fold, memory freed between folds."
     for m in metrics: check_choice('metrics', m, CV_METRICS)
     check_positive('epochs', epochs, integer=True)
@@ -391,7 +439,11 @@ class EvaluationCard:
         axes[1].set(xlabel='F1', title='F1 per class', xlim=(0, 1))
         return axes
 
-def evaluation_card(learn: Learner, split: str = 'test', batch_sizes: Sequence[int] = (1, 64), repeats: int = 20) -> EvaluationCard:
+def evaluation_card(learn: Learner,  # a trained classification learner
+                    split: str = 'test',  # the split to score
+                    batch_sizes: Sequence[int] = (1, 64),  # batch sizes for the latency measurement
+                    repeats: int = 20,  # timed calls per batch size
+                   ) -> EvaluationCard:
     "Metrics, report, confusion matrix, latency, parameters, size and FLOPs of `learn`'s model on `split`."
     from lepton_nb.bench import benchmark_inference
     from lepton_nb.models import summary

@@ -45,7 +45,10 @@ class Callback:
     def name(self) -> str: return type(self).__name__
 
 # %% ../nbs/04b_events.ipynb #e7e5000a
-def note_callback(err: BaseException, callback: str, event: str):
+def note_callback(err: BaseException,  # the exception to annotate
+                  callback: str,  # the callback's name
+                  event: str,  # the event it was handling
+                 ):
     "Add 'in callback NAME.EVENT' to `err` once (Python 3.11+ shows it under the traceback)."
     note = f'in callback {callback}.{event}'
     if hasattr(err, 'add_note') and note not in getattr(err, '__notes__', ()): err.add_note(note)

@@ -97,8 +97,14 @@ def suggest_lr(lrs: np.ndarray, mean_loss: np.ndarray) -> tuple[float, float]:
 
 # %% ../nbs/06a_finders.ipynb #25977590
 @patch_to(Learner)
-def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 100, repeats: int = 3, beta: float = 0.98,
-            plot: bool = False) -> LRFindResult:
+def lr_find(self,
+            start_lr: float = 1e-7,  # lowest learning rate of the sweep
+            end_lr: float = 10.0,  # highest learning rate of the sweep
+            num_it: int = 100,  # steps per sweep
+            repeats: int = 3,  # sweeps averaged (each with another batch order)
+            beta: float = 0.98,  # smoothing of the loss (exponential moving average)
+            plot: bool = False,  # draw the result
+           ) -> LRFindResult:
     "Sweep the learning rate exponentially `repeats` times from the current state; restore the learner afterwards."
     check_positive('start_lr', start_lr)
     check_positive('end_lr', end_lr)
@@ -121,12 +127,20 @@ def lr_find(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_it: int = 10
     return result
 
 # %% ../nbs/06a_finders.ipynb #55f2cfae
-def lr_for_batch_size(lr: float, bs: int, new_bs: int, rule: str = 'sqrt') -> float:
+def lr_for_batch_size(lr: float,  # learning rate tuned at batch bs
+                      bs: int,  # the batch size lr was tuned at
+                      new_bs: int,  # the new batch size
+                      rule: str = 'sqrt',  # 'linear', 'sqrt' or 'none'
+                     ) -> float:
     "Scale `lr` tuned at batch `bs` to `new_bs` by the 'linear' (lr * k) or 'sqrt' (lr * sqrt(k)) rule."
     k = new_bs / bs
     return lr * {'linear': k, 'sqrt': math.sqrt(k), 'none': 1.0}[check_choice('rule', rule, ('linear', 'sqrt', 'none'))]
 
-def activation_bytes(model: nn.Module, xb: torch.Tensor, loss_func, yb: torch.Tensor) -> int:
+def activation_bytes(model: nn.Module,  # the model
+                     xb: torch.Tensor,  # one input batch
+                     loss_func,  # loss(pred, y)
+                     yb: torch.Tensor,  # its targets
+                    ) -> int:
     "Bytes of the distinct tensors autograd saves for the backward pass of one forward + loss on `xb` (parameters excluded)."
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     seen: dict[int, int] = {}
@@ -138,7 +152,12 @@ def activation_bytes(model: nn.Module, xb: torch.Tensor, loss_func, yb: torch.Te
         loss_func(model(xb), yb)
     return sum(seen.values())
 
-def bytes_per_sample(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_func, n: int = 8) -> float:
+def bytes_per_sample(model: nn.Module,  # the model
+                     x: torch.Tensor,  # inputs (at least 2n)
+                     y: torch.Tensor,  # targets (at least 2n)
+                     loss_func,  # loss(pred, y)
+                     n: int = 8,  # the smaller of the two batch sizes
+                    ) -> float:
     "Activation bytes per sample: the slope between batches of n and 2n samples (constant terms cancel)."
     return (activation_bytes(model, x[:2 * n], loss_func, y[:2 * n]) - activation_bytes(model, x[:n], loss_func, y[:n])) / n
 
@@ -180,11 +199,15 @@ class TimeSteps(Callback):
     def seconds(self) -> float: return sum(self.times)
 
 @patch_to(Learner)
-def find_batch_size(self, mode: str = 'memory',  # 'memory': largest batch that fits; 'throughput': most samples/s among those that fit
+def find_batch_size(self,
+                    mode: str = 'memory',  # 'memory': largest batch that fits; 'throughput': most samples/s among those that fit
                     candidates: Sequence[int] | None = None,  # default: powers of two from 8 to the training-set size
                     headroom: float = 0.2,  # fraction of the memory budget kept free
                     memory_budget: int | None = None,  # bytes; default: free CUDA memory or available system memory
-                    steps: int = 3, lr_rule: str = 'sqrt', apply: bool = False) -> BatchSizeResult:
+                    steps: int = 3,  # timed steps per measured candidate
+                    lr_rule: str = 'sqrt',  # how the lr follows the batch: 'linear', 'sqrt' or 'none'
+                    apply: bool = False,  # set the chosen bs and lr on the learner
+                   ) -> BatchSizeResult:
     "Measure candidate batch sizes, choose one, scale the lr by `lr_rule`; restore the learner (set bs/lr only if `apply`)."
     mode = check_choice('mode', mode, ('memory', 'throughput'))
     if not 0 <= headroom < 1: raise bad_value('headroom', headroom, 'is outside [0, 1)', 'pass a fraction such as 0.2')

@@ -38,7 +38,11 @@ class History:
         if key not in self.keys(): raise bad_value('key', key, 'is not recorded', f'use one of {self.keys()}')
         return [r.get(key) for r in self.records]
     def keys(self) -> list[str]: return list(dict.fromkeys(k for r in self.records for k in r))
-    def time_to(self, key: str, target: float, mode: str = 'max') -> float | None:
+    def time_to(self,
+                key: str,  # a History key, e.g. accuracy
+                target: float,  # the value to reach
+                mode: str = 'max',  # 'max': reach target from below; 'min': from above
+               ) -> float | None:
         "Training seconds until `key` first reached `target` (>= for mode 'max', <= for 'min'); None if never."
         elapsed = 0.0
         for r in self.records:
@@ -160,7 +164,11 @@ def loss_spec(loss: str | LossSpec | Callable) -> LossSpec:
     return LossSpec(_callable_name(loss), loss, getattr(loss, 'activation', 'identity'), getattr(loss, 'decode', 'identity'),
                     described=hasattr(loss, 'activation') or hasattr(loss, 'decode'))
 
-def make_optimizer(opt: str | Callable, params, lr: float, weight_decay: float | None) -> torch.optim.Optimizer:
+def make_optimizer(opt: str | Callable,  # 'adamw', 'adam', 'sgd', or opt(params, lr=...) -> Optimizer
+                   params,  # the model's parameters
+                   lr: float,  # learning rate
+                   weight_decay: float | None,  # None: 0.01 for adamw, 0 otherwise
+                  ) -> torch.optim.Optimizer:
     "Build an optimizer by name ('adamw', 'adam', 'sgd' with momentum 0.9) or call `opt(params, lr=lr)`."
     if callable(opt) and not isinstance(opt, str): return opt(params, lr=lr)
     name = check_choice('opt', opt, OPTIMIZERS)
@@ -201,7 +209,9 @@ class Precision:
 # %% ../nbs/05_learner.ipynb #da318d72
 class Learner:
     "Train, validate, evaluate and predict with `model` on `data`; extended by callbacks."
-    def __init__(self, model: nn.Module, data: DataBundle,
+    def __init__(self,
+                 model: nn.Module,  # any nn.Module
+                 data: DataBundle,  # a DataBundle (load_dataset or DataBundle.from_tensors)
                  loss: str | LossSpec | Callable = 'cross_entropy',  # name in LOSSES, a LossSpec, or loss(pred, y) -> scalar
                  opt: str | Callable = 'adamw',  # 'adamw', 'adam', 'sgd', or opt(params, lr=...) -> Optimizer
                  lr: float = 1e-3,  # learning rate
@@ -212,7 +222,8 @@ class Learner:
                  device: str | torch.device | None = None,  # None: get_device()
                  progress: bool | str = True,  # False, or a ProgressCallback mode: 'notebook', 'terminal', 'lines'
                  precision: str = 'fp32',  # 'fp32', 'bf16' (autocast, CPU and CUDA) or 'fp16' (autocast + GradScaler, CUDA)
-                 compile: bool | str = False):  # torch.compile the model (True or a backend name); falls back with a warning
+                 compile: bool | str = False,  # torch.compile the model (True or a backend name); falls back with a warning
+                ):
         if not isinstance(model, nn.Module): raise InvalidType(f'model has type {type(model).__name__}. Fix: pass a torch.nn.Module.')
         if not isinstance(data, DataBundle):
             raise InvalidType(f'data has type {type(data).__name__}. Fix: pass a DataBundle (DataBundle.from_tensors or load_dataset).')
@@ -327,7 +338,12 @@ def _targets(y) -> Tensor | None:
     return None if y is None else _labels(as_tensor('y', y))  # the labels rule of DataBundle.from_tensors
 
 @patch_to(Learner)
-def loader_for(self, data=None, bs: int | None = None, preprocess: bool = True, split: str | None = None):
+def loader_for(self,
+               data=None,  # None, a split name, a DataBundle, (x, y), inputs, or a loader
+               bs: int | None = None,  # batch size; default twice the training batch
+               preprocess: bool = True,  # preprocess raw inputs like the training data
+               split: str | None = None,  # the split of a DataBundle given as data
+              ):
     "The batches `data` stands for (see the table above), `bs` per batch (default twice the training batch)."
     bs = check_positive('bs', bs, integer=True) if bs is not None else 2 * self.bs
     if data is None or isinstance(data, str): return self.data.loader(data or split or 'valid', bs=bs, shuffle=False, device=self.device)
@@ -395,7 +411,12 @@ def validate(self, data=None,  # None, a split name, a DataBundle, (x, y), or a 
     return self.valid_results
 
 @patch_to(Learner)
-def evaluate(self, data='test', bs: int | None = None, preprocess: bool = True, split: str | None = None) -> dict:
+def evaluate(self,
+             data='test',  # 'test' by default; anything validate takes
+             bs: int | None = None,  # batch size; default twice the training batch
+             preprocess: bool = True,  # preprocess raw (x, y) like the training data
+             split: str | None = None,  # the split of a DataBundle given as data
+            ) -> dict:
     "Loss and metrics on `data` ('test' by default), e.g. {'loss': 0.21, 'accuracy': 0.94}."
     return dict(self.validate(data, bs, preprocess, split))
 
@@ -447,10 +468,38 @@ def _check_model_fits_data(self):
                         f'has fewer than {self.data.n_classes} scores per sample for {self.data.n_classes} classes',
                         f'build the model with {self.data.n_classes} outputs (e.g. n_out={self.data.n_classes})')
 
+# %% ../nbs/05_learner.ipynb #f43a96d5
+@patch_to(Learner)
+def training_state(self, epoch_done: bool = False) -> dict:
+    "Everything needed to continue this run exactly (see `checkpoint.training_state`)."
+    return checkpoint.training_state(self, epoch_done)
+
+@patch_to(Learner)
+def save_training_state(self, path: str | os.PathLike, epoch_done: bool = False) -> Path:
+    "Write `training_state()` atomically to `path`."
+    return atomic_save(self.training_state(epoch_done), path)
+
+@patch_to(Learner)
+def _epoch_batches(self, state: dict | None):
+    "This epoch's batches; when resuming mid-epoch, the same order from the saved batch on, with the RNGs restored."
+    if state is None or state['position']['epoch_done']:
+        self.epoch_rng = torch.get_rng_state()
+        return self.train_loader.batches()
+    restore_training_state(self, state)
+    self.epoch_rng, self.iter = state['epoch_rng'], state['position']['iter']
+    torch.set_rng_state(self.epoch_rng.cpu())
+    batches = self.train_loader.batches(start=self.iter)  # draws the epoch's order now
+    set_rng_states(state['rng'])
+    return batches
+
 # %% ../nbs/05_learner.ipynb #85aaab46
 @patch_to(Learner)
-def fit_steps(self, epochs: int, lr: float | None = None, cbs: Sequence[Callback] = (),
-              resume: str | os.PathLike | None = None):  # a training-state checkpoint to continue from
+def fit_steps(self,
+              epochs: int,  # epochs to train (0 is allowed)
+              lr: float | None = None,  # None: the learner's lr
+              cbs: Sequence[Callback] = (),  # extra callbacks for this fit
+              resume: str | os.PathLike | None = None,  # a training-state checkpoint to continue from
+             ):
     "Check and prepare a fit now; return an iterator that trains, yielding after every training batch."
     check_positive('epochs', epochs, integer=True, allow_zero=True)
     if lr is not None: check_positive('lr', lr)
@@ -505,9 +554,12 @@ def _fit_loop(self, start_epoch: int, state: dict | None, cbs: list):
         self.remove_cbs(cbs)
 
 @patch_to(Learner)
-def fit(self, epochs: int, lr: float | None = None, cbs: Sequence[Callback] = (),
+def fit(self,
+        epochs: int,  # epochs to train (0 is allowed)
+        lr: float | None = None,  # None: the learner's lr
+        cbs: Sequence[Callback] = (),  # extra callbacks for this fit
         resume: str | os.PathLike | None = None,  # a training-state checkpoint to continue from
-        ) -> History:
+       ) -> History:
     "Train for `epochs` epochs (validating after each if there is a validation split); return the `History`."
     for _ in self.fit_steps(epochs, lr, cbs, resume): pass
     return self.history
@@ -518,7 +570,11 @@ class Predictions(NamedTuple):
     probs: Tensor | None  # class probabilities (N, K) (or (N,) for one sigmoid output), or None for regression
 
 @patch_to(Learner)
-def predict(self, x, bs: int | None = None, preprocess: bool = True) -> Predictions:
+def predict(self,
+            x,  # raw inputs: a tensor, array or list shaped like the training inputs
+            bs: int | None = None,  # batch size; default twice the training batch
+            preprocess: bool = True,  # apply the bundle's scaling and standardisation first
+           ) -> Predictions:
     "Predict labels and probabilities for raw inputs `x` (preprocessed like the training data)."
     spec = self.loss_spec
     if not spec.described:
@@ -545,7 +601,12 @@ def load_state(self, path: str | os.PathLike, with_opt: bool = True) -> Learner:
     return self
 
 @patch_to(Learner, cls_method=True)
-def load(cls, path: str | os.PathLike, model: nn.Module, data: DataBundle, **kwargs) -> Learner:
+def load(cls,
+         path: str | os.PathLike,  # a file written by Learner.save
+         model: nn.Module,  # a model of the saved architecture
+         data: DataBundle,  # the DataBundle to use
+         **kwargs,
+        ) -> Learner:
     "Build a `Learner` for `model` and `data` with the saved configuration (overridable) and load the checkpoint."
     config = safe_load(path).get('config', {})
     config = {k: v for k, v in config.items() if k in ('loss', 'opt', 'lr', 'bs', 'metrics',
@@ -553,30 +614,6 @@ def load(cls, path: str | os.PathLike, model: nn.Module, data: DataBundle, **kwa
     if config.get('opt') not in OPTIMIZERS: config.pop('opt', None)
     if config.get('loss') not in LOSSES: config.pop('loss', None)
     return cls(model, data, **{**config, **kwargs}).load_state(path)
-
-# %% ../nbs/05_learner.ipynb #f43a96d5
-@patch_to(Learner)
-def training_state(self, epoch_done: bool = False) -> dict:
-    "Everything needed to continue this run exactly (see `checkpoint.training_state`)."
-    return checkpoint.training_state(self, epoch_done)
-
-@patch_to(Learner)
-def save_training_state(self, path: str | os.PathLike, epoch_done: bool = False) -> Path:
-    "Write `training_state()` atomically to `path`."
-    return atomic_save(self.training_state(epoch_done), path)
-
-@patch_to(Learner)
-def _epoch_batches(self, state: dict | None):
-    "This epoch's batches; when resuming mid-epoch, the same order from the saved batch on, with the RNGs restored."
-    if state is None or state['position']['epoch_done']:
-        self.epoch_rng = torch.get_rng_state()
-        return self.train_loader.batches()
-    restore_training_state(self, state)
-    self.epoch_rng, self.iter = state['epoch_rng'], state['position']['iter']
-    torch.set_rng_state(self.epoch_rng.cpu())
-    batches = self.train_loader.batches(start=self.iter)  # draws the epoch's order now
-    set_rng_states(state['rng'])
-    return batches
 
 # %% ../nbs/05_learner.ipynb #7c1f7d22
 @patch_to(Learner)

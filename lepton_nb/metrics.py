@@ -59,7 +59,11 @@ def _labels(yt: Tensor, yp: Tensor, labels=None) -> Tensor:
     return present if labels is None else to_labels('labels', list(labels)).to(yt.device)
 
 # %% ../nbs/03_metrics.ipynb #95081dad
-def confusion_matrix(y_true, y_pred, labels: Sequence | None = None, normalize: str | None = None) -> np.ndarray:
+def confusion_matrix(y_true,  # labels (N,)
+                     y_pred,  # predicted labels (N,) or scores (N, K)
+                     labels: Sequence | None = None,  # the classes, in row order; None: those present
+                     normalize: str | None = None,  # None, or 'true', 'pred', 'all'
+                    ) -> np.ndarray:
     "Counts C[j, k] of samples with true label j predicted as k; `normalize` 'true', 'pred' or 'all' divides rows, columns or all."
     yt, yp = _pair(y_true, y_pred)
     cm = _counts(yt, yp, _labels(yt, yp, labels)).double()
@@ -89,7 +93,12 @@ def _nanaverage(score: Tensor, weights: Tensor | None = None) -> float:
     if weights is None or weights[keep].sum() == 0: return score[keep].mean().item()
     return ((score[keep] * weights[keep]).sum() / weights[keep].sum()).item()
 
-def prf_from_counts(tp: Tensor, pred_sum: Tensor, true_sum: Tensor, average: str | None = 'macro', zero_division=0):
+def prf_from_counts(tp: Tensor,  # true positives per class (K,)
+                    pred_sum: Tensor,  # predictions per class (K,)
+                    true_sum: Tensor,  # samples per class (K,)
+                    average: str | None = 'macro',  # 'macro', 'micro', 'weighted' or None
+                    zero_division=0,  # the value of 0/0
+                   ):
     "Precision, recall, F1 and support from per-class counts (TP, predicted, true)."
     tp, pred_sum, true_sum = tp.double(), pred_sum.double(), true_sum.double()
     if average == 'micro': tp, pred_sum, true_sum = tp.sum(0, keepdim=True), pred_sum.sum(0, keepdim=True), true_sum.sum(0, keepdim=True)
@@ -105,8 +114,13 @@ def _check_zero_division(zero_division):
         return 0 if zero_division == 'warn' else zero_division
     raise bad_value('zero_division', zero_division, 'is not 0, 1, "warn" or nan', 'pass zero_division=0')
 
-def precision_recall_fscore(y_true, y_pred, average: str | None = 'macro', labels: Sequence | None = None,
-                            pos_label=1, zero_division=0):
+def precision_recall_fscore(y_true,  # labels (N,)
+                            y_pred,  # predicted labels (N,) or scores (N, K)
+                            average: str | None = 'macro',  # 'binary', 'macro', 'micro', 'weighted' or None
+                            labels: Sequence | None = None,  # the classes to score; None: those present
+                            pos_label=1,  # the positive class for average='binary'
+                            zero_division=0,  # the value of 0/0
+                           ):
     "Precision, recall, F1 and support (per class when `average=None`), as scikit-learn defines them."
     if average not in AVERAGES: raise bad_value('average', average, 'is not known', f"use one of {AVERAGES}")
     zero_division = _check_zero_division(zero_division)
@@ -127,15 +141,33 @@ def precision_recall_fscore(y_true, y_pred, average: str | None = 'macro', label
     return result if average != 'binary' else (*result[:3], None)
 
 # %% ../nbs/03_metrics.ipynb #4e066588
-def precision(y_true, y_pred, average: str | None = 'macro', labels: Sequence | None = None, pos_label=1, zero_division=0):
+def precision(y_true,  # labels (N,)
+              y_pred,  # predicted labels (N,) or scores (N, K)
+              average: str | None = 'macro',  # 'binary', 'macro', 'micro', 'weighted' or None
+              labels: Sequence | None = None,  # the classes to score; None: those present
+              pos_label=1,  # the positive class for average='binary'
+              zero_division=0,  # the value of 0/0
+             ):
     "Precision TP / (TP + FP): of the samples predicted as a class, the fraction that are."
     return precision_recall_fscore(y_true, y_pred, average, labels, pos_label, zero_division)[0]
 
-def recall(y_true, y_pred, average: str | None = 'macro', labels: Sequence | None = None, pos_label=1, zero_division=0):
+def recall(y_true,  # labels (N,)
+           y_pred,  # predicted labels (N,) or scores (N, K)
+           average: str | None = 'macro',  # 'binary', 'macro', 'micro', 'weighted' or None
+           labels: Sequence | None = None,  # the classes to score; None: those present
+           pos_label=1,  # the positive class for average='binary'
+           zero_division=0,  # the value of 0/0
+          ):
     "Recall TP / (TP + FN): of the samples of a class, the fraction found."
     return precision_recall_fscore(y_true, y_pred, average, labels, pos_label, zero_division)[1]
 
-def f1_score(y_true, y_pred, average: str | None = 'macro', labels: Sequence | None = None, pos_label=1, zero_division=0):
+def f1_score(y_true,  # labels (N,)
+             y_pred,  # predicted labels (N,) or scores (N, K)
+             average: str | None = 'macro',  # 'binary', 'macro', 'micro', 'weighted' or None
+             labels: Sequence | None = None,  # the classes to score; None: those present
+             pos_label=1,  # the positive class for average='binary'
+             zero_division=0,  # the value of 0/0
+            ):
     "F1 = 2 TP / (2 TP + FP + FN), the harmonic mean of precision and recall."
     return precision_recall_fscore(y_true, y_pred, average, labels, pos_label, zero_division)[2]
 
@@ -192,7 +224,11 @@ class ConfusionMatrix(Metric):
 
 class ClassScore(ConfusionMatrix):
     "Precision, recall or F1 with an average, from an accumulated confusion matrix."
-    def __init__(self, score: str = 'f1', average: str = 'macro', zero_division=0):
+    def __init__(self,
+                 score: str = 'f1',  # 'precision', 'recall' or 'f1'
+                 average: str = 'macro',  # 'macro', 'micro' or 'weighted'
+                 zero_division=0,  # the value of 0/0
+                ):
         self.score = check_choice('score', score, ('precision', 'recall', 'f1'))
         self.average, self.zero_division = check_choice('average', average, ('macro', 'micro', 'weighted')), zero_division
         self.name = score if average == 'macro' else f'{score}_{average}'
@@ -228,8 +264,14 @@ class Report(dict):
         return '\n'.join(lines)
     def _repr_pretty_(self, p, cycle): p.text(str(self))
 
-def classification_report(y_true, y_pred, labels: Sequence | None = None, target_names: Sequence[str] | None = None,
-                          digits: int = 2, output_dict: bool = False, zero_division=0) -> Report | str:
+def classification_report(y_true,  # labels (N,)
+                          y_pred,  # predicted labels (N,) or scores (N, K)
+                          labels: Sequence | None = None,  # the classes, in row order; None: those present
+                          target_names: Sequence[str] | None = None,  # row names; None: the labels
+                          digits: int = 2,  # decimals in the text table
+                          output_dict: bool = False,  # return the Report (a dict) instead of text
+                          zero_division=0,  # the value of 0/0
+                         ) -> Report | str:
     "Per-class precision/recall/F1/support plus accuracy (or micro avg), macro avg and weighted avg."
     yt, yp = _pair(y_true, y_pred)
     asked = _labels(yt, yp, labels)
@@ -252,7 +294,10 @@ def classification_report(y_true, y_pred, labels: Sequence | None = None, target
     return report if output_dict else str(report)
 
 # %% ../nbs/03_metrics.ipynb #dc15edbc
-def binary_counts(y_true, scores, pos_label=1) -> tuple[Tensor, Tensor, Tensor]:
+def binary_counts(y_true,  # labels (N,)
+                  scores,  # positive-class scores (N,)
+                  pos_label=1,  # the positive label
+                 ) -> tuple[Tensor, Tensor, Tensor]:
     "True and false positives of `scores >= t` at each distinct score t (descending), and those thresholds."
     yt = as_tensor('y_true', y_true).flatten()
     s = as_tensor('scores', scores).double().flatten()
@@ -264,7 +309,10 @@ def binary_counts(y_true, scores, pos_label=1) -> tuple[Tensor, Tensor, Tensor]:
     tps = positive.cumsum(0)[last]
     return tps, (last + 1).double() - tps, s[last]
 
-def precision_recall_curve(y_true, scores, pos_label=1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def precision_recall_curve(y_true,  # labels (N,)
+                           scores,  # positive-class scores (N,)
+                           pos_label=1,  # the positive label
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Precision, recall and thresholds of the binary classifier `scores >= threshold`, as scikit-learn returns them."
     tps, fps, thresholds = binary_counts(y_true, scores, pos_label)
     precision = torch.where(tps + fps > 0, tps / (tps + fps).clamp_min(1), torch.zeros_like(tps))
@@ -273,7 +321,12 @@ def precision_recall_curve(y_true, scores, pos_label=1) -> tuple[np.ndarray, np.
             torch.cat([recall.flip(0), torch.zeros(1, dtype=torch.float64)]).numpy(), thresholds.flip(0).numpy())
 
 # %% ../nbs/03_metrics.ipynb #b708c5ab
-def plot_confusion_matrix(cm, classes: Sequence[str] | None = None, normalize: str | None = None, ax=None, cmap: str = 'Blues'):
+def plot_confusion_matrix(cm,  # counts (K, K), rows = true class
+                          classes: Sequence[str] | None = None,  # class names; None: 0..K-1
+                          normalize: str | None = None,  # 'true': show row fractions
+                          ax=None,  # Axes to draw on; None: a new figure
+                          cmap: str = 'Blues',  # matplotlib colour map
+                         ):
     "Draw confusion matrix `cm` (K, K) as an annotated heatmap; `normalize='true'` shows row fractions. Return the Axes."
     import matplotlib.pyplot as plt, seaborn as sns
     cm = np.asarray(cm, dtype=float)

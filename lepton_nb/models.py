@@ -50,8 +50,12 @@ def _check_dropout(dropout: float):
 # %% ../nbs/02_models.ipynb #bacadb8f
 class MLP(nn.Sequential):
     "Multilayer perceptron: flatten, then Linear/[BatchNorm]/activation/[Dropout] per hidden layer, Linear out."
-    def __init__(self, sizes: Sequence[int],  # layer widths, input first and output last: e.g. (784, 100, 100, 10)
-                 act: str | nn.Module = 'relu', dropout: float = 0.0, batchnorm: bool = False):
+    def __init__(self,
+                 sizes: Sequence[int],  # layer widths, input first and output last: e.g. (784, 100, 100, 10)
+                 act: str | nn.Module = 'relu',  # 'relu', 'tanh', 'sigmoid', 'gelu', ... or a module
+                 dropout: float = 0.0,  # dropout after each hidden layer
+                 batchnorm: bool = False,  # batch norm after each hidden linear layer
+                ):
         if len(sizes) < 2: raise bad_value('sizes', sizes, 'needs at least an input and an output width', 'pass e.g. (784, 100, 10)')
         for s in sizes: check_positive('sizes[i]', s, integer=True)
         _check_dropout(dropout)
@@ -69,16 +73,31 @@ class MLP(nn.Sequential):
 
 class LeptonNN(MLP):
     "The design's reference MLP: 784-100-100-10 with ReLU (sizes adjustable)."
-    def __init__(self, n_in: int = 784, n_hidden: Sequence[int] = (100, 100), n_out: int = 10,
-                 act: str | nn.Module = 'relu', dropout: float = 0.0, batchnorm: bool = False):
+    def __init__(self,
+                 n_in: int = 784,  # input features (784 = 28 x 28 pixels)
+                 n_hidden: Sequence[int] = (100, 100),  # hidden layer widths
+                 n_out: int = 10,  # classes
+                 act: str | nn.Module = 'relu',  # 'relu', 'tanh', 'sigmoid', ... or a module
+                 dropout: float = 0.0,  # dropout after each hidden layer
+                 batchnorm: bool = False,  # batch norm after each hidden linear layer
+                ):
         super().__init__((n_in, *n_hidden, n_out), act=act, dropout=dropout, batchnorm=batchnorm)
 
 # %% ../nbs/02_models.ipynb #5f98bf76
-def conv_out_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+def conv_out_size(size: int,  # input length
+                  kernel: int,  # kernel size k
+                  stride: int = 1,  # stride s
+                  padding: int = 0,  # padding p on each side
+                 ) -> int:
     "Output length of a convolution or pooling along one axis: floor((size + 2p - k) / s) + 1."
     return (size + 2 * padding - kernel) // stride + 1
 
-def conv2d_loops(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int = 1, padding: int = 0) -> Tensor:
+def conv2d_loops(x: Tensor,  # inputs (N, C, H, W)
+                 w: Tensor,  # weights (O, C, k, k)
+                 b: Tensor | None = None,  # bias (O,), or None
+                 stride: int = 1,  # stride s
+                 padding: int = 0,  # zero padding p on each side
+                ) -> Tensor:
     "2-D convolution from its definition, one output position at a time: x (N, C, H, W), w (O, C, k, k) -> (N, O, H', W')."
     xp = F.pad(x, (padding,) * 4)
     k = w.shape[-1]
@@ -90,7 +109,10 @@ def conv2d_loops(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int = 1,
             y[:, :, i, j] = torch.einsum('nckl,ockl->no', patch, w) + (b if b is not None else 0)
     return y
 
-def max_pool2d_loops(x: Tensor, k: int, stride: int | None = None) -> Tensor:
+def max_pool2d_loops(x: Tensor,  # inputs (N, C, H, W)
+                     k: int,  # window size
+                     stride: int | None = None,  # None: k
+                    ) -> Tensor:
     "Max-pooling from its definition: the largest value of each k x k window (stride defaults to k)."
     s = stride or k
     h_out, w_out = conv_out_size(x.shape[2], k, s), conv_out_size(x.shape[3], k, s)
@@ -112,11 +134,17 @@ def receptive_field(model: nn.Module) -> int:
 # %% ../nbs/02_models.ipynb #ee8cf61e
 class CNN(nn.Sequential):
     "Conv/[BatchNorm]/activation/[MaxPool] blocks, global average pooling, [Dropout], Linear out."
-    def __init__(self, channels: Sequence[int] = (16, 32, 64),  # output channels of each conv block (3 blocks: a 22-pixel receptive field)
-                 kernel: int | Sequence[int] = 3,
-                 pool: int = 2,  # conv kernel size (odd), one for all blocks or one per block; pooling size (1: none)
-                 dropout: float = 0.0, batchnorm: bool = True, n_classes: int = 10, in_channels: int = 1,
-                 act: str | nn.Module = 'relu', pool_type: str = 'max'):  # 'max' or 'avg' pooling after each block
+    def __init__(self,
+                 channels: Sequence[int] = (16, 32, 64),  # output channels of each conv block (3 blocks: a 22-pixel receptive field)
+                 kernel: int | Sequence[int] = 3,  # conv kernel size (odd): one for all blocks or one per block
+                 pool: int = 2,  # pooling size after each block (1: none)
+                 dropout: float = 0.0,  # dropout before the classifier
+                 batchnorm: bool = True,  # batch norm after each conv
+                 n_classes: int = 10,  # outputs
+                 in_channels: int = 1,  # input channels (1 grey, 3 colour)
+                 act: str | nn.Module = 'relu',  # 'relu', ... or a module
+                 pool_type: str = 'max',  # 'max' or 'avg' pooling after each block
+                ):
         if len(channels) == 0: raise bad_value('channels', channels, 'is empty', 'pass at least one block width, e.g. (32, 64)')
         for c in (*channels, n_classes, in_channels): check_positive('channels/n_classes/in_channels', c, integer=True)
         kernels = [kernel] * len(channels) if isinstance(kernel, int) else list(kernel)
@@ -177,8 +205,10 @@ class ModelSummary:
                 f"{self.activation_bytes / 1024:,.1f} KiB</p>")
 
 # %% ../nbs/02_models.ipynb #c5035530
-def summary(model: nn.Module, input_shape: Sequence[int],  # shape of ONE sample, without the batch axis, e.g. (1, 28, 28)
-            device: str | torch.device | None = None) -> ModelSummary:
+def summary(model: nn.Module,  # any nn.Module
+            input_shape: Sequence[int],  # shape of ONE sample, without the batch axis, e.g. (1, 28, 28)
+            device: str | torch.device | None = None,  # None: the model's device
+           ) -> ModelSummary:
     "Run one sample through `model` and report each leaf layer's output shape and parameters, FLOPs and totals."
     if not isinstance(model, nn.Module): raise bad_value('model', type(model).__name__, 'is not a torch.nn.Module', 'pass a PyTorch model')
     device = device or next((p.device for p in model.parameters()), torch.device('cpu'))

@@ -23,7 +23,11 @@ __all__ = ['ACTIONS', 'matmul_peak', 'training_flops', 'rss_mib', 'PerfMonitor',
 # %% ../nbs/06b_monitor.ipynb #7039c3c4
 _PEAKS: dict = {}
 
-def matmul_peak(dtype: torch.dtype = torch.float32, device: str | torch.device = 'cpu', n: int = 1024, repeats: int = 8) -> float:
+def matmul_peak(dtype: torch.dtype = torch.float32,  # float32, bfloat16 or float16
+                device: str | torch.device = 'cpu',  # 'cpu', 'cuda', ...
+                n: int = 1024,  # matrix size
+                repeats: int = 8,  # timed products
+               ) -> float:
     "Measured GFLOP/s of an n x n matrix product on `device` in `dtype` (cached per process)."
     key = (str(device), dtype, n)
     if key not in _PEAKS:
@@ -38,7 +42,11 @@ def matmul_peak(dtype: torch.dtype = torch.float32, device: str | torch.device =
     return _PEAKS[key]
 
 # %% ../nbs/06b_monitor.ipynb #57e72498
-def training_flops(model: nn.Module, xb: Tensor, yb: Tensor, loss_func) -> float:
+def training_flops(model: nn.Module,  # the model (a copy is measured)
+                   xb: Tensor,  # one input batch
+                   yb: Tensor,  # its targets
+                   loss_func,  # loss(pred, y)
+                  ) -> float:
     "FLOPs per sample of one forward + backward pass (FlopCounterMode), measured on a copy of `model`."
     twin = copy.deepcopy(model)
     with FlopCounterMode(display=False) as counter:
@@ -129,8 +137,16 @@ class Anomaly:
 class AnomalyDetector(Callback):
     "Detect non-finite loss/gradients (naming the module), loss spikes, exploding gradients and slow steps; act on them."
     order = -15  # before callbacks that read the loss or clip gradients
-    def __init__(self, action: str = 'warn', window: int = 50, spike_z: float = 6.0, grad_factor: float = 10.0,
-                 slow_factor: float = 5.0, lr_factor: float = 0.5, check_every: int = 1, min_window: int = 10):
+    def __init__(self,
+                 action: str = 'warn',  # 'warn', 'skip' (the batch), 'stop' (the fit) or 'reduce_lr'
+                 window: int = 50,  # recent steps the statistics cover
+                 spike_z: float = 6.0,  # robust z-score of the loss that counts as a spike
+                 grad_factor: float = 10.0,  # gradient norm over this many times its median is exploding
+                 slow_factor: float = 5.0,  # a step over this many times the median step time is slow
+                 lr_factor: float = 0.5,  # reduce_lr multiplies the lr by this
+                 check_every: int = 1,  # check every n-th step (1: each)
+                 min_window: int = 10,  # steps seen before spikes are judged
+                ):
         self.action = check_choice('action', action, ACTIONS)
         for name, v in (('window', window), ('check_every', check_every), ('min_window', min_window)): check_positive(name, v, integer=True)
         for name, v in (('spike_z', spike_z), ('grad_factor', grad_factor), ('slow_factor', slow_factor), ('lr_factor', lr_factor)):
@@ -208,7 +224,12 @@ def load_state_dict(self, state: dict): self.step, self.anomalies = state['step'
 class Dashboard(Callback):
     "Inline, in-place SVG dashboard of loss, metrics, lr and throughput, redrawn every `every` batches (throttled)."
     order = 25
-    def __init__(self, every: int = 20, min_interval: float = 0.5, smooth: float = 0.9, width: int = 1000):
+    def __init__(self,
+                 every: int = 20,  # redraw every this many batches
+                 min_interval: float = 0.5,  # and at most once per this many seconds
+                 smooth: float = 0.9,  # EMA factor of the smoothed loss
+                 width: int = 1000,  # SVG width in pixels
+                ):
         self.every, self.min_interval, self.smooth, self.width = check_positive('every', every, integer=True), min_interval, smooth, width
         self.svg, self.n_draws, self.handle = None, 0, None
     def before_fit(self, learn):

@@ -71,7 +71,9 @@ class ProgressCallback(Callback):
 
 # %% ../nbs/04c_progress.ipynb #35957b42
 def plot_history(history,  # a learner's History (records per epoch)
-                 axes=None, metrics: Sequence[str] | None = None):
+                 axes=None,  # two Axes (loss, metrics); None: a new figure
+                 metrics: Sequence[str] | None = None,  # History keys to plot; None: every metric
+                ):
     "Draw train/valid loss (first axes) and validation metrics (second axes) per epoch; return the axes."
     import matplotlib.pyplot as plt
     keys = history.keys()

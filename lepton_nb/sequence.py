@@ -33,7 +33,11 @@ class Vocab:
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_freq: int = 1, max_size: int | None = None) -> Vocab:
+    def build(cls,
+              texts: Iterable[str],  # the training texts
+              min_freq: int = 1,  # keep words seen at least this often
+              max_size: int | None = None,  # keep at most this many words; None: all
+             ) -> Vocab:
         "Count the words of `texts`; keep those seen at least `min_freq` times, at most `max_size` of them."
         check_positive('min_freq', min_freq, integer=True)
         counts = Counter(t for text in texts for t in tokenize(text))
@@ -44,7 +48,10 @@ class Vocab:
     def encode(self, text: str) -> list[int]: return [self.stoi.get(t, UNK) for t in tokenize(text)]
     def decode(self, ids: Iterable[int]) -> list[str]: return [self.itos[i] for i in ids if i != PAD]
 
-def pad_sequences(seqs: Sequence[Sequence[int]], max_len: int | None = None, pad: int = PAD) -> tuple[Tensor, Tensor]:
+def pad_sequences(seqs: Sequence[Sequence[int]],  # integer sequences
+                  max_len: int | None = None,  # truncate to this length; None: the longest
+                  pad: int = PAD,  # the padding id
+                 ) -> tuple[Tensor, Tensor]:
     "Right-pad (and truncate to `max_len`) integer sequences into a (B, T) tensor; also return the lengths (B,)."
     if len(seqs) == 0: raise bad_value('seqs', [], 'is empty', 'pass at least one sequence')
     lengths = torch.tensor([min(len(s), max_len or len(s)) for s in seqs])
@@ -60,7 +67,12 @@ def padding_mask(tokens: Tensor, pad: int = PAD) -> Tensor:
     return tokens != pad
 
 # %% ../nbs/02a_sequence.ipynb #b06d6d13
-def make_sequence_task(n: int = 2000, max_len: int = 24, vocab_size: int = 30, seed: int = 0, valid_pct: float = 0.1) -> DataBundle:
+def make_sequence_task(n: int = 2000,  # sequences
+                       max_len: int = 24,  # longest sequence
+                       vocab_size: int = 30,  # ids 2..vocab_size-1 are tokens
+                       seed: int = 0,  # seeds the sequences and the split
+                       valid_pct: float = 0.1,  # fraction of train held out
+                      ) -> DataBundle:
     "Token sequences (ids 2..vocab_size-1, padded with 0) labelled 1 when token 2 occurs more often than token 3, else 0."
     check_positive('n', n, integer=True)
     check_positive('max_len', max_len, integer=True)
@@ -97,8 +109,12 @@ def token_ids(x: Tensor, vocab_size: int) -> Tensor:
 
 # %% ../nbs/02a_sequence.ipynb #b8349f6e
 def rnn_scratch(x: Tensor,  # inputs (B, T, D)
-                w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor,  # (H, D), (H, H), (H,), (H,)
-                h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
+                w_ih: Tensor,  # input weights (H, D)
+                w_hh: Tensor,  # hidden weights (H, H)
+                b_ih: Tensor,  # input bias (H,)
+                b_hh: Tensor,  # hidden bias (H,)
+                h0: Tensor | None = None,  # initial hidden state (B, H); None: zeros
+               ) -> tuple[Tensor, Tensor]:
     "Elman RNN with tanh: all hidden states (B, T, H) and the last (B, H)."
     h = h0 if h0 is not None else x.new_zeros(len(x), w_hh.shape[0])
     outputs = []
@@ -108,8 +124,13 @@ def rnn_scratch(x: Tensor,  # inputs (B, T, D)
     return torch.stack(outputs, 1), h
 
 def lstm_scratch(x: Tensor,  # inputs (B, T, D)
-                 w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor,  # (4H, D), (4H, H), (4H,), (4H,): gates i, f, g, o
-                 h0: Tensor | None = None, c0: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+                 w_ih: Tensor,  # input weights (4H, D), gates i, f, g, o
+                 w_hh: Tensor,  # hidden weights (4H, H)
+                 b_ih: Tensor,  # input bias (4H,)
+                 b_hh: Tensor,  # hidden bias (4H,)
+                 h0: Tensor | None = None,  # initial hidden state (B, H); None: zeros
+                 c0: Tensor | None = None,  # initial cell state (B, H); None: zeros
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     "LSTM from the gate equations: all hidden states (B, T, H) and the last (h, c), each (B, H)."
     n_hidden = w_hh.shape[1]
     h = h0 if h0 is not None else x.new_zeros(len(x), n_hidden)
@@ -125,8 +146,15 @@ def lstm_scratch(x: Tensor,  # inputs (B, T, D)
 # %% ../nbs/02a_sequence.ipynb #62597537
 class LSTMClassifier(nn.Module):
     "Embedding -> (bi)LSTM over the unpadded part of each sequence -> last hidden state -> [Dropout] -> Linear."
-    def __init__(self, vocab_size: int, n_classes: int = 2, embed_dim: int = 32, hidden: int = 64, layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0):
+    def __init__(self,
+                 vocab_size: int,  # token ids are 0..vocab_size-1 (0: padding)
+                 n_classes: int = 2,  # outputs
+                 embed_dim: int = 32,  # embedding size
+                 hidden: int = 64,  # LSTM hidden size
+                 layers: int = 1,  # stacked LSTM layers
+                 bidirectional: bool = False,  # read both directions
+                 dropout: float = 0.0,  # dropout between layers and before the head
+                ):
         super().__init__()
         for name, v in dict(vocab_size=vocab_size, n_classes=n_classes, embed_dim=embed_dim, hidden=hidden, layers=layers).items():
             check_positive(name, v, integer=True)
@@ -197,8 +225,16 @@ def positional_encoding(length: int, d_model: int) -> Tensor:
 # %% ../nbs/02a_sequence.ipynb #e564b32a
 class TransformerClassifier(nn.Module):
     "Embedding + positional encoding -> pre-norm Transformer encoder (padding masked) -> mean over real tokens -> Linear."
-    def __init__(self, vocab_size: int, n_classes: int = 2, d_model: int = 32, heads: int = 4, layers: int = 2,
-                 ff: int = 64, dropout: float = 0.1, max_len: int = 512):
+    def __init__(self,
+                 vocab_size: int,  # token ids are 0..vocab_size-1 (0: padding)
+                 n_classes: int = 2,  # outputs
+                 d_model: int = 32,  # model width
+                 heads: int = 4,  # attention heads
+                 layers: int = 2,  # encoder layers
+                 ff: int = 64,  # feed-forward width
+                 dropout: float = 0.1,  # dropout in each layer
+                 max_len: int = 512,  # longest sequence (positional encodings)
+                ):
         super().__init__()
         for name, v in dict(vocab_size=vocab_size, n_classes=n_classes, d_model=d_model, heads=heads, layers=layers, ff=ff,
                             max_len=max_len).items():
@@ -235,7 +271,11 @@ def attention_weights(model: TransformerClassifier, tokens: Tensor) -> list[Tens
     finally:
         for h in hooks: h.remove()
 
-def plot_attention(weights: Tensor, tokens: Sequence[str], ax=None, title: str = 'attention'):
+def plot_attention(weights: Tensor,  # one head's attention (T, T)
+                   tokens: Sequence[str],  # the T tokens, for the axes
+                   ax=None,  # Axes to draw on; None: a new figure
+                   title: str = 'attention',  # the Axes title
+                  ):
     "Heat map of one head's weights (T, T): row = query position, column = key position; return the Axes."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(0.35 * len(tokens) + 2, 0.35 * len(tokens) + 1.5))

@@ -137,7 +137,12 @@ def make_storage(storage: str | Path | optuna.storages.BaseStorage | None, heart
 # %% ../nbs/10_tune.ipynb #4c6debb1
 METHODS = ('grid', 'random', 'bayes', 'gp')
 
-def make_sampler(method: str, space: dict, seed: int, n_trials: int, points: int | dict = 3) -> optuna.samplers.BaseSampler:
+def make_sampler(method: str,  # 'grid', 'random', 'bayes' (TPE) or 'gp'
+                 space: dict,  # the search space
+                 seed: int,  # seeds the sampler
+                 n_trials: int,  # trials planned (grid: points)
+                 points: int | dict = 3,  # grid points per range
+                ) -> optuna.samplers.BaseSampler:
     "The Optuna sampler for `method` ('grid', 'random', 'bayes' = TPE, 'gp')."
     method = check_choice('method', method, METHODS)
     n_startup = max(2, min(10, n_trials // 3))  # a few random trials, then the model (TPE's default of 10 is most of a small budget)
@@ -176,13 +181,20 @@ def _objective(fn, space, data, metric, epochs, cv):
 def tune(fn: Callable,  # fn(params[, data]) -> Learner (trained here) or a number (the value)
          space: dict,  # parameter name -> range, list of choices or fixed value (see `check_space`)
          data: DataBundle | None = None,  # passed to fn; needed with cv
-         method: str = 'bayes', n_trials: int | None = 20,  # total finished trials of the study (None: the grid's size, for grid)
-         metric: str = 'accuracy', direction: str | None = None,  # None: 'minimize' for a loss, else 'maximize'
-         epochs: int = 3, cv: int | None = None,  # cv=k: each trial's value is a k-fold cross-validation mean
-         storage=None, study_name: str = 'lepton_nb',  # None: in memory; a file path or SQLAlchemy URL persists and resumes
-         pruner: str | optuna.pruners.BasePruner = 'median', seed: int = 0,
+         method: str = 'bayes',  # 'grid', 'random', 'bayes' (TPE) or 'gp'
+         n_trials: int | None = 20,  # total finished trials of the study (None: the grid size, for grid)
+         metric: str = 'accuracy',  # the History key (or CV metric) to optimise
+         direction: str | None = None,  # 'minimize' or 'maximize'; None: minimize for a loss
+         epochs: int = 3,  # training epochs per trial
+         cv: int | None = None,  # k: each value is a k-fold cross-validation mean; None: no CV
+         storage=None,  # None: in memory; a file path or SQLAlchemy URL persists and resumes
+         study_name: str = 'lepton_nb',  # the study in that storage
+         pruner: str | optuna.pruners.BasePruner = 'median',  # 'median', 'none' or an Optuna pruner
+         seed: int = 0,  # seeds the sampler and each trial
          points: int | dict = 3,  # grid points per range (method='grid')
-         timeout: float | None = None, heartbeat: int = 10) -> TuneResult:
+         timeout: float | None = None,  # stop starting trials after this many seconds
+         heartbeat: int = 10,  # seconds between heartbeats (persistent storages)
+        ) -> TuneResult:
     "Search `space` with Optuna for the best `metric` of the learners (or values) `fn` returns; resumable with a storage."
     check_space(space)
     check_positive('epochs', epochs, integer=True)

@@ -32,7 +32,10 @@ __all__ = ['SCHEDULES', 'SCHEDULE_DEFAULTS', 'make_schedule', 'StudioConfig', 'm
 SCHEDULES = ('constant', 'step', 'exponential', 'inverse_time', 'warmup_cosine', 'one_cycle')
 SCHEDULE_DEFAULTS = {'constant': 0.0, 'step': 0.5, 'exponential': 0.8, 'inverse_time': 0.01, 'warmup_cosine': 0.1, 'one_cycle': 0.25}
 
-def make_schedule(name: str, param: float, total_steps: int = 100):
+def make_schedule(name: str,  # a name from SCHEDULES
+                  param: float,  # the schedule's one parameter
+                  total_steps: int = 100,  # steps in the run
+                 ):
     "(schedule callable m(t, total), per) for a schedule name and its one parameter (see SCHEDULE_DEFAULTS)."
     name = check_choice('schedule', name, SCHEDULES)
     if name == 'step': return StepDecay(1, param), 'epoch'
@@ -104,7 +107,11 @@ def build_model(self, data: DataBundle) -> nn.Module:
 
 # %% ../nbs/12_widgets.ipynb #33c95bf8
 @patch_to(StudioConfig)
-def build_learner(self, data: DataBundle, cbs=(), progress: bool | str = False) -> Learner:
+def build_learner(self,
+                  data: DataBundle,  # the DataBundle to train on
+                  cbs=(),  # extra callbacks
+                  progress: bool | str = False,  # a ProgressCallback mode, or False
+                 ) -> Learner:
     "A Learner for this config (model, optimizer, schedule and clipping callbacks included)."
     model = self.build_model(data)
     extra = [] if self.clip <= 0 else [GradientClip(max_norm=self.clip)]
@@ -139,7 +146,11 @@ def model_stats(config: StudioConfig, data: DataBundle) -> dict:
 class StopAndReport(Callback):
     "End training when `stop_event` is set (checked every batch); report progress at most every `interval` s."
     order = 60
-    def __init__(self, stop_event: threading.Event, on_progress, interval: float = 0.3):
+    def __init__(self,
+                 stop_event: threading.Event,  # set by the Stop button
+                 on_progress,  # on_progress(learn, losses), called from training
+                 interval: float = 0.3,  # seconds between reports
+                ):
         self.stop_event, self.on_progress, self.interval, self.last = stop_event, on_progress, interval, 0.0
     def before_fit(self, learn): self.losses, self.pending = [], []
     def after_batch(self, learn):
@@ -161,10 +172,16 @@ def _running_loop():
 
 class StudioRunner:
     "Run StudioConfig trainings without blocking: a task on the kernel's event loop, or a thread; stoppable."
-    def __init__(self, data: DataBundle, on_progress=None, on_done=None, on_error=None, keep: int = 3,
+    def __init__(self,
+                 data: DataBundle,  # the DataBundle to train on
+                 on_progress=None,  # on_progress(learn, losses) during training
+                 on_done=None,  # on_done(learn) after a run
+                 on_error=None,  # on_error(exception) when a run fails
+                 keep: int = 3,  # runs kept for comparison
                  threads: int | None = None,  # intra-op threads in thread mode; default max(1, torch threads - 1)
                  mode: str = 'auto',  # 'auto': event-loop task when a loop runs (a kernel), else a thread; 'thread'
-                 yield_every: float = 0.05):  # seconds between hand-backs to the event loop
+                 yield_every: float = 0.05,  # seconds between hand-backs to the event loop
+                ):
         self.data, self.keep, self.runs, self.mode = data, keep, [], check_choice('mode', mode, ('auto', 'thread'))
         self.threads, self.yield_every = threads or max(1, torch.get_num_threads() - 1), yield_every
         self.on_progress, self.on_done = on_progress or (lambda learn, losses: None), on_done or (lambda learn: None)
@@ -233,7 +250,10 @@ async def _work_async(self, config: StudioConfig):
     except Exception as err: self.on_error(err)
 
 # %% ../nbs/12_widgets.ipynb #e3699694
-def studio_svg(losses: list, history, previous: list) -> str:
+def studio_svg(losses: list,  # training loss per step
+               history,  # this run's History
+               previous: list,  # earlier runs' histories
+              ) -> str:
     "Live curves: loss per step; validation loss and accuracy per epoch of this run and `previous` histories."
     def per_epoch(key):
         series = {f'run {i + 1}': h[key] for i, h in enumerate(previous) if key in h.keys()}
@@ -455,7 +475,12 @@ class Playground(View):
         self.thread.start()
 
 # %% ../nbs/12_widgets.ipynb #bee3c076
-def schedule_curve(name: str, param: float, total: int, base_lr: float, steps_per_epoch: int = 10) -> np.ndarray:
+def schedule_curve(name: str,  # a name from SCHEDULES
+                   param: float,  # the schedule's one parameter
+                   total: int,  # steps to draw
+                   base_lr: float,  # learning rate the multipliers scale
+                   steps_per_epoch: int = 10,  # for per-epoch schedules
+                  ) -> np.ndarray:
     "The learning rate at each of `total` steps for a studio schedule (per-epoch schedules hold within an epoch)."
     if name == 'one_cycle':
         from lepton_nb.callbacks import one_cycle
@@ -466,7 +491,11 @@ def schedule_curve(name: str, param: float, total: int, base_lr: float, steps_pe
 
 class ScheduleExplorer(View):
     "See a learning-rate schedule's curve as its parameter moves."
-    def __init__(self, schedule: str = 'inverse_time', total: int = 200, base_lr: float = 1e-3):
+    def __init__(self,
+                 schedule: str = 'inverse_time',  # the schedule shown first
+                 total: int = 200,  # steps drawn
+                 base_lr: float = 1e-3,  # learning rate the multipliers scale
+                ):
         import ipywidgets as widgets
         s = dict(continuous_update=False)
         self.schedule = widgets.Dropdown(options=list(SCHEDULES), value=schedule, description='schedule')
@@ -491,7 +520,11 @@ class ScheduleExplorer(View):
 # %% ../nbs/12_widgets.ipynb #187f47d2
 class ThresholdController:
     "Binary (or one-vs-rest) scores and labels; metrics and confusion matrix at a threshold."
-    def __init__(self, y_true, probs, positive: int = 1):
+    def __init__(self,
+                 y_true,  # labels (N,)
+                 probs,  # class probabilities (N, K)
+                 positive: int = 1,  # the class scored against the rest
+                ):
         probs = torch.as_tensor(np.asarray(probs), dtype=torch.float64)
         self.y_true = torch.as_tensor(np.asarray(y_true)).long()
         self.probs = probs if probs.ndim == 2 else torch.stack([1 - probs, probs], 1)
@@ -511,7 +544,10 @@ class ThresholdController:
         return self.at(choose_threshold(self.binary, self.scores).threshold)
 
 # %% ../nbs/12_widgets.ipynb #cfb93189
-def plot_threshold(controller: ThresholdController, threshold: float, axes):
+def plot_threshold(controller: ThresholdController,  # the ThresholdController
+                   threshold: float,  # the current threshold
+                   axes,  # two Axes (PR curve, confusion matrix)
+                  ):
     "PR curve with the current threshold's point (first Axes) and its confusion matrix (second)."
     p, r, _ = controller.curve()
     m = controller.at(threshold)
@@ -525,7 +561,12 @@ def plot_threshold(controller: ThresholdController, threshold: float, axes):
 
 class ThresholdTuner(View):
     "A threshold slider that updates precision, recall, F1, the confusion matrix and the point on the PR curve."
-    def __init__(self, y_true, probs, positive: int = 1, classes=None):
+    def __init__(self,
+                 y_true,  # labels (N,)
+                 probs,  # class probabilities (N, K)
+                 positive: int = 1,  # the class scored against the rest
+                 classes=None,  # class names; None: 0..K-1
+                ):
         import ipywidgets as widgets
         self.controller = ThresholdController(y_true, probs, positive)
         n = self.controller.probs.shape[1]
@@ -546,7 +587,11 @@ class ThresholdTuner(View):
                 text='<threshold>')
 
 # %% ../nbs/12_widgets.ipynb #9289dc36
-def activation_curve(act: str, lo: float = -4, hi: float = 4, n: int = 401) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def activation_curve(act: str,  # a name from ACTIVATIONS
+                     lo: float = -4,  # lowest z
+                     hi: float = 4,  # highest z
+                     n: int = 401,  # points
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "(z, sigma(z), sigma'(z)) with the derivative from autograd."
     z = torch.linspace(lo, hi, n, dtype=torch.float64, requires_grad=True)
     y = ACTIVATIONS[check_choice('act', act, ACTIVATIONS)]()(z)

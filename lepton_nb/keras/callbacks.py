@@ -23,8 +23,13 @@ class KerasCallback(Callback):
 
 class EarlyStopping(_EarlyStopping, KerasCallback):
     "Keras's EarlyStopping on Keras's logs (monitor='val_loss', 'val_accuracy', ...): lepton_nb's EarlyStopping with Keras's arguments."
-    def __init__(self, monitor: str = 'val_loss', min_delta: float = 0.0, patience: int = 0, mode: str = 'auto',
-                 restore_best_weights: bool = False):
+    def __init__(self,
+                 monitor: str = 'val_loss',  # a Keras log: 'val_loss', 'val_accuracy', 'loss', ...
+                 min_delta: float = 0.0,  # smallest change that counts as improvement
+                 patience: int = 0,  # epochs without improvement (0: stop at the first)
+                 mode: str = 'auto',  # 'auto' (max for accuracies), 'min' or 'max'
+                 restore_best_weights: bool = False,  # load the best epoch's weights at the end
+                ):
         check_positive('patience', patience, integer=True, allow_zero=True)
         mode = check_choice('mode', mode, ('auto', 'min', 'max'))
         super().__init__(monitor, ('max' if 'acc' in monitor else 'min') if mode == 'auto' else mode,
@@ -46,8 +51,13 @@ class EarlyStopping(_EarlyStopping, KerasCallback):
 class ModelCheckpoint(KerasCallback):
     "Save the model after each epoch (atomically), or only when `monitor` improved with `save_best_only=True`."
     order = 40  # after the Keras log has the epoch's values
-    def __init__(self, filepath: str | os.PathLike,  # may hold {epoch} and log names, e.g. 'model-{epoch:02d}-{val_loss:.3f}.pt'
-                 monitor: str = 'val_loss', save_best_only: bool = False, save_weights_only: bool = False, mode: str = 'auto'):
+    def __init__(self,
+                 filepath: str | os.PathLike,  # may hold {epoch} and log names, e.g. 'model-{epoch:02d}-{val_loss:.3f}.pt'
+                 monitor: str = 'val_loss',  # the Keras log that decides the best epoch
+                 save_best_only: bool = False,  # save only when monitor improved
+                 save_weights_only: bool = False,  # save the state_dict only
+                 mode: str = 'auto',  # 'auto' (max for accuracies), 'min' or 'max'
+                ):
         mode = check_choice('mode', mode, ('auto', 'min', 'max'))
         self.filepath, self.monitor, self.save_best_only, self.save_weights_only = str(filepath), monitor, save_best_only, save_weights_only
         self.mode = ('max' if 'acc' in monitor else 'min') if mode == 'auto' else mode

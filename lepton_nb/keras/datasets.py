@@ -49,7 +49,13 @@ TRANSFORMS = ('random_horizontal_flip', 'random_rotation', 'random_translation')
 
 class ImageDataset:
     "Images (N, H, W, C) float32 in [0, 1] with labels, from `load_image_dataset`; `apply_transforms` adds training augmentation."
-    def __init__(self, x: np.ndarray, y: np.ndarray, split: str, name: str, augment: Augment | None = None):
+    def __init__(self,
+                 x: np.ndarray,  # images (N, H, W, C) float32 in [0, 1]
+                 y: np.ndarray,  # labels (N,)
+                 split: str,  # 'train' or 'test'
+                 name: str,  # the dataset name
+                 augment: Augment | None = None,  # training augmentation, or None
+                ):
         self.x, self.y, self.split, self.name, self.augment = x, y, split, name, augment
     def __len__(self) -> int: return len(self.x)
     def __repr__(self) -> str:

@@ -59,8 +59,14 @@ def _needs(layer: Layer, shape: tuple, rank: int, what: str, fix: str):
 # %% ../../nbs/07_keras_layers.ipynb #a6b99257
 class Dense(Layer):
     "Fully connected: `units` outputs, optional activation (Keras `Dense`)."
-    def __init__(self, units: int, activation: str | None = None, use_bias: bool = True, input_shape=None, input_dim: int | None = None,
-                 name=None):
+    def __init__(self,
+                 units: int,  # outputs
+                 activation: str | None = None,  # e.g. 'relu', 'softmax'; None: linear
+                 use_bias: bool = True,  # add a bias
+                 input_shape=None,  # Keras order, no batch axis (first layer only)
+                 input_dim: int | None = None,  # shorthand for input_shape=(input_dim,)
+                 name=None,  # shown by summary(); None: Keras's default
+                ):
         check_positive('units', units, integer=True)
         super().__init__(input_shape or ((input_dim,) if input_dim else None), name, units=units, activation=activation, use_bias=use_bias)
         if activation is not None: check_choice('activation', activation, ACTIVATIONS)
@@ -72,7 +78,11 @@ class Dense(Layer):
 
 class Activation(Layer):
     "An activation by name ('relu', 'softmax', 'sigmoid', 'tanh', ...)."
-    def __init__(self, activation: str, input_shape=None, name=None):
+    def __init__(self,
+                 activation: str,  # 'relu', 'softmax', 'sigmoid', 'tanh', ...
+                 input_shape=None,  # Keras order, no batch axis (first layer only)
+                 name=None,  # shown by summary()
+                ):
         check_choice('activation', activation, ACTIVATIONS)
         super().__init__(input_shape, name, activation=activation)
     def build(self, shape): return None, self.config['activation']
@@ -91,8 +101,16 @@ class _SamePad(nn.Module):
 
 class Conv2D(Layer):
     "2-D convolution over channels-last images (Keras `Conv2D`): filters, kernel_size, strides, padding 'valid' or 'same'."
-    def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = 'valid', activation: str | None = None,
-                 use_bias: bool = True, input_shape=None, name=None):
+    def __init__(self,
+                 filters: int,  # output channels
+                 kernel_size,  # an int or (h, w)
+                 strides=(1, 1),  # an int or (h, w)
+                 padding: str = 'valid',  # 'valid' or 'same' (TensorFlow's rule)
+                 activation: str | None = None,  # e.g. 'relu'; None: linear
+                 use_bias: bool = True,  # add a bias
+                 input_shape=None,  # (H, W, C), first layer only
+                 name=None,  # shown by summary()
+                ):
         check_positive('filters', filters, integer=True)
         super().__init__(input_shape, name, filters=filters, kernel_size=_pair(kernel_size, 'kernel_size'),
                          strides=_pair(strides, 'strides'),
@@ -139,7 +157,11 @@ class Flatten(Layer):
 
 class Dropout(Layer):
     "Zero a fraction `rate` of the inputs while training (scaled by 1/(1-rate))."
-    def __init__(self, rate: float, input_shape=None, name=None):
+    def __init__(self,
+                 rate: float,  # fraction of inputs zeroed while training
+                 input_shape=None,  # Keras order, no batch axis (first layer only)
+                 name=None,  # shown by summary()
+                ):
         if not (isinstance(rate, (int, float)) and 0 <= rate < 1):
             raise bad_value('rate', rate, 'is outside [0, 1)', 'pass a fraction such as 0.5')
         super().__init__(input_shape, name, rate=rate)
@@ -147,7 +169,12 @@ class Dropout(Layer):
 
 class BatchNormalization(Layer):
     "Batch normalisation over the channel (images) or feature axis; Keras's momentum 0.99 = PyTorch's 0.01."
-    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, input_shape=None, name=None):
+    def __init__(self,
+                 momentum: float = 0.99,  # Keras's moving-average momentum (0.99 = PyTorch's 0.01)
+                 epsilon: float = 1e-3,  # added to the variance
+                 input_shape=None,  # Keras order, no batch axis (first layer only)
+                 name=None,  # shown by summary()
+                ):
         if not 0 < momentum < 1: raise bad_value('momentum', momentum, 'is outside (0, 1)', 'pass e.g. 0.99 (the Keras default)')
         super().__init__(input_shape, name, momentum=momentum, epsilon=epsilon)
     def build(self, shape):
@@ -166,8 +193,14 @@ class _Embed(nn.Module):
 
 class Embedding(Layer):
     "Token ids (T,) -> vectors (T, output_dim); `mask_zero=True` makes id 0 padding for the next LSTM."
-    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False, input_length: int | None = None, input_shape=None,
-                 name=None):
+    def __init__(self,
+                 input_dim: int,  # vocabulary size
+                 output_dim: int,  # vector size
+                 mask_zero: bool = False,  # id 0 is padding (masked for the next LSTM)
+                 input_length: int | None = None,  # sequence length, shorthand for input_shape
+                 input_shape=None,  # (T,), first layer only
+                 name=None,  # shown by summary()
+                ):
         check_positive('input_dim', input_dim, integer=True)
         check_positive('output_dim', output_dim, integer=True)
         super().__init__(input_shape or ((input_length,) if input_length else None), name, input_dim=input_dim, output_dim=output_dim,
@@ -192,7 +225,12 @@ class _LSTM(nn.Module):
 
 class LSTM(Layer):
     "LSTM over (T, features) with `units` cells; the last real step, or every step with return_sequences=True."
-    def __init__(self, units: int, return_sequences: bool = False, input_shape=None, name=None):
+    def __init__(self,
+                 units: int,  # hidden size
+                 return_sequences: bool = False,  # every step (T, units) instead of the last
+                 input_shape=None,  # (T, features), first layer only
+                 name=None,  # shown by summary()
+                ):
         check_positive('units', units, integer=True)
         super().__init__(input_shape, name, units=units, return_sequences=return_sequences)
     def build(self, shape):

@@ -39,7 +39,11 @@ class Trainer:
     compiled: dict | None = None
 
 @patch_to(Trainer)
-def compile(self, optimizer: str | Optimizer = 'rmsprop', loss: str | None = None, metrics: Sequence[str] | None = None):
+def compile(self,
+            optimizer: str | Optimizer = 'rmsprop',  # a name or an optimizers.Optimizer (e.g. Adam(learning_rate=1e-3))
+            loss: str | None = None,  # a Keras loss name, e.g. 'sparse_categorical_crossentropy'
+            metrics: Sequence[str] | None = None,  # ['accuracy'] and/or ['mae']
+           ):
     "Choose the optimizer, the loss and the metrics (Keras names); the loss maps to a lepton_nb `LossSpec` (`KERAS_LOSSES`)."
     if loss is None: raise KerasError('compile() needs a loss. Fix: pass e.g. loss="sparse_categorical_crossentropy".')
     loss = check_choice('loss', loss, LOSS_NAMES)
@@ -159,9 +163,17 @@ def _bundle(self, x, y, validation=None, augment=None) -> DataBundle:
     return DataBundle(x, y, *(validation or (None, None)), augment=augment, name='keras')
 
 @patch_to(Trainer)
-def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1, verbose: int | str = 'auto',
-         callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0, validation_data=None,
-        shuffle: bool = True) -> KerasHistory:
+def fit(self,
+        x=None,  # inputs (N, ...) channels last, or an ImageDataset
+        y=None,  # labels or targets (N, ...)
+        batch_size: int | None = None,  # None: 32
+        epochs: int = 1,  # epochs to train
+        verbose: int | str = 'auto',  # 'auto' or 1: a line per epoch (bar in notebooks); 0: silent
+        callbacks: Sequence[Callback] | None = None,  # lepton_nb or keras.callbacks callbacks
+        validation_split: float = 0.0,  # the LAST fraction of x held out
+        validation_data=None,  # (x_val, y_val) or an ImageDataset
+        shuffle: bool = True,  # shuffle the training batches each epoch
+       ) -> KerasHistory:
     "Train for `epochs` (Keras semantics: last `validation_split` of the data held out, history of loss/metrics/val_*)."
     if self.compiled is None:
         raise KerasError('fit() before compile(). Fix: call model.compile(optimizer=..., loss=..., metrics=[...]) first.')
@@ -198,7 +210,13 @@ def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1, ve
 
 # %% ../../nbs/07c_keras_training.ipynb #f975e897
 @patch_to(Trainer)
-def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose: int | str = 'auto', return_dict: bool = False):
+def evaluate(self,
+             x=None,  # inputs (N, ...) channels last, or an ImageDataset
+             y=None,  # labels or targets
+             batch_size: int | None = None,  # None: 32
+             verbose: int | str = 'auto',  # accepted for Keras scripts; nothing is printed
+             return_dict: bool = False,  # a dict instead of a list
+            ):
     "Loss and metrics on (x, y): a list [loss, metric, ...] (a number without metrics), or a dict with return_dict=True."
     if self.compiled is None: raise KerasError('evaluate() before compile(). Fix: call model.compile(...) first.')
     x, y, _ = _unpack(x, y)
@@ -212,7 +230,11 @@ def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose: int |
     return values if len(values) > 1 else values[0]
 
 @patch_to(Trainer)
-def predict(self, x, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
+def predict(self,
+            x,  # inputs (N, ...) channels last, or an ImageDataset
+            batch_size: int | None = None,  # None: 32
+            verbose: int | str = 0,  # accepted for Keras scripts; nothing is printed
+           ) -> np.ndarray:
     "Outputs for x as a NumPy array, with the network's output activation (softmax/sigmoid) applied, as Keras returns them."
     x, _, _ = _unpack(x)
     xt = self._inputs(x)

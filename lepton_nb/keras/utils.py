@@ -13,7 +13,10 @@ from ..core import bad_value
 __all__ = ['to_categorical']
 
 # %% ../../nbs/07f_keras_utils.ipynb #k7000005
-def to_categorical(y, num_classes: int | None = None, dtype: str = 'float32') -> np.ndarray:
+def to_categorical(y,  # integer labels
+                   num_classes: int | None = None,  # None: max label + 1
+                   dtype: str = 'float32',  # NumPy dtype of the rows
+                  ) -> np.ndarray:
     "One-hot rows for integer labels (Keras's utils.to_categorical)."
     y = np.asarray(y, dtype=int).reshape(-1)
     if len(y) and y.min() < 0: raise bad_value('y', int(y.min()), 'holds a negative label', 'pass class ids 0..K-1')
