@@ -34,6 +34,7 @@ sync: $(STAMP)
 	  echo "FAIL: nbdev_export/nbdev_clean/tools/readme.py changed files: notebooks and library are not in sync (commit the result)"; exit 1; fi; \
 	echo "sync: library, notebooks and README are in sync"; \
 	$(BIN)/python tools/check_notebooks.py nbs && \
+	$(BIN)/python tools/check_docments.py lepton_nb && \
 	$(BIN)/ruff check --select E9,F lepton_nb tests benchmarks tools && \
 	$(BIN)/ruff check --select E501,E702,E703 --line-length 140 --extend-exclude lepton_nb/_modidx.py lepton_nb && \
 	echo "lint: ruff clean (E9, F everywhere; exported modules: lines <= 140, no ';'-chained statements)"
