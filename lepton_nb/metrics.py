@@ -189,14 +189,11 @@ class Accuracy(Metric):
     def compute(self) -> float: return float(self.correct) / max(self.total, 1)
 
 # %% ../nbs/03_metrics.ipynb #a7e70001
-class BinaryAccuracy(Metric):
+class BinaryAccuracy(Accuracy):
     "Fraction right when one logit per sample > 0 means class 1 (a sigmoid output with threshold 0.5)."
-    name = 'accuracy'
-    def reset(self): self.correct, self.total = 0, 0
     def update(self, scores, y):
         self.correct = self.correct + ((scores.reshape(-1) > 0).long() == y.reshape(-1).long()).sum()
         self.total += len(y)
-    def compute(self) -> float: return float(self.correct) / max(self.total, 1)
 
 class MeanAbsoluteError(Metric):
     "Mean |prediction - target| over every output."
