@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_callbacks.ipynb #d83ae8f3
 from __future__ import annotations
-import math, os
+import math, os, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -14,14 +14,14 @@ import torch
 from torch import nn
 import torch.nn.utils.prune as prune
 
-from .core import bad_value, check_choice, check_positive, patch_to
+from .core import InvalidType, bad_value, check_choice, check_positive, patch_to
 from .events import Callback
 from .learner import History, Learner
 
 # %% auto #0
 __all__ = ['Constant', 'StepDecay', 'Exponential', 'InverseTime', 'WarmupCosine', 'LRScheduler', 'plot_schedule', 'OneCycle',
-           'one_cycle', 'GradientClip', 'EarlyStopping', 'Checkpoint', 'cubic_sparsity', 'prunable', 'sparsity',
-           'Pruning']
+           'one_cycle', 'GradientClip', 'better_mode', 'EarlyStopping', 'Checkpoint', 'cubic_sparsity', 'prunable',
+           'sparsity', 'Pruning']
 
 # %% ../nbs/06_callbacks.ipynb #919896f1
 @dataclass
@@ -29,23 +29,35 @@ class Constant:
     "m(t) = 1."
     def __call__(self, t: int, total: int) -> float: return 1.0
 
+def _check_fraction(name: str, value, low_open: bool = False):
+    "A multiplier in [0, 1] ((0, 1] with `low_open`): a rate that never turns negative or passes the base rate."
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value > 1 or value < 0 or (low_open and value == 0):
+        raise bad_value(name, value, f'is outside {"(0, 1]" if low_open else "[0, 1]"}',
+                        f'pass a fraction of the base rate such as {0.1 if low_open else 0.01}')
+
 @dataclass
 class StepDecay:
     "m(t) = gamma ** (t // step_size)."
     step_size: int = 10
     gamma: float = 0.1
+    def __post_init__(self):
+        check_positive('step_size', self.step_size, integer=True)
+        _check_fraction('gamma', self.gamma, low_open=True)
     def __call__(self, t: int, total: int) -> float: return self.gamma ** (t // self.step_size)
 
 @dataclass
 class Exponential:
     "m(t) = gamma ** t."
     gamma: float = 0.95
+    def __post_init__(self): _check_fraction('gamma', self.gamma, low_open=True)
     def __call__(self, t: int, total: int) -> float: return self.gamma ** t
 
 @dataclass
 class InverseTime:
     "m(t) = 1 / (1 + beta t): the design's adaptive learning rate."
     beta: float = 0.01
+    def __post_init__(self): check_positive('beta', self.beta, allow_zero=True)
     def __call__(self, t: int, total: int) -> float: return 1.0 / (1.0 + self.beta * t)
 
 @dataclass
@@ -54,6 +66,10 @@ class WarmupCosine:
     warmup: int = 0
     start: float = 0.01
     final: float = 0.0
+    def __post_init__(self):
+        check_positive('warmup', self.warmup, integer=True, allow_zero=True)
+        _check_fraction('start', self.start)
+        _check_fraction('final', self.final)
     def __call__(self, t: int, total: int) -> float:
         if t < self.warmup: return self.start + (1 - self.start) * t / self.warmup
         return self.final + (1 - self.final) * (1 + math.cos(math.pi * (t - self.warmup) / max(total - self.warmup, 1))) / 2
@@ -66,6 +82,9 @@ class LRScheduler(Callback):
                  per: str = 'step',  # 'step' or 'epoch'
                  base_lr: float | None = None,  # None: the learner's lr
                 ):
+        if not callable(schedule):
+            raise InvalidType(f'schedule has type {type(schedule).__name__}. Fix: pass a callable m(t, total), e.g. WarmupCosine(100).')
+        if base_lr is not None: check_positive('base_lr', base_lr)
         self.schedule, self.per, self.base_lr, self.t = schedule, check_choice('per', per, ('step', 'epoch')), base_lr, 0
     def before_fit(self, learn):
         self.base = self.base_lr or learn.lr
@@ -168,17 +187,22 @@ class GradientClip(Callback):
         if self.max_norm is not None: self.last_norm = nn.utils.clip_grad_norm_(params, self.max_norm)
 
 # %% ../nbs/06_callbacks.ipynb #89d73b13
+def better_mode(monitor: str, mode: str = 'auto') -> str:
+    "'max' or 'min' for `monitor`: `mode` itself, or ('auto') max for accuracies and scores (acc, f1, precision, recall), min otherwise."
+    if mode != 'auto': return mode
+    return 'max' if any(s in str(monitor) for s in ('acc', 'f1', 'precision', 'recall')) else 'min'
+
 class EarlyStopping(Callback):
     "Stop when `monitor` has not improved by `min_delta` for `patience` epochs; optionally restore the best weights."
     order = 30  # after the Recorder wrote the epoch's record
     def __init__(self,
-                 monitor: str = 'valid_loss',  # a History key, e.g. valid_loss or accuracy
-                 mode: str = 'min',  # 'min' or 'max': which way is better
+                 monitor: str = 'valid_loss',  # a History key, e.g. valid_loss or accuracy (or Keras's val_loss, val_accuracy)
+                 mode: str = 'auto',  # 'min' or 'max': which way is better; 'auto': max for accuracies and scores
                  patience: int = 3,  # epochs without improvement before stopping
                  min_delta: float = 0.0,  # smallest change that counts as improvement
                  restore_best: bool = True,  # load the best epoch's weights at the end
                 ):
-        self.monitor, self.mode = monitor, check_choice('mode', mode, ('min', 'max'))
+        self.monitor, self.mode = monitor, better_mode(monitor, check_choice('mode', mode, ('auto', 'min', 'max')))
         self.patience, self.min_delta = check_positive('patience', patience,
                                                        integer=True), check_positive('min_delta', min_delta, allow_zero=True)
         self.restore_best = restore_best
@@ -188,13 +212,12 @@ class EarlyStopping(Callback):
         if self.best is None: return True
         return value < self.best - self.min_delta if self.mode == 'min' else value > self.best + self.min_delta
 
+    def check_fit(self, learn, cbs):
+        self.monitor = learn.history_key(self.monitor, cbs)  # before the first batch; Keras's names read as ours
+
     def monitored(self, learn) -> float:
         "This epoch's value of `monitor`, read from the history record (a subclass may read other logs)."
-        record = learn.history[-1]
-        if self.monitor not in record:
-            raise bad_value('monitor', self.monitor, f'is not in the history ({list(record)})',
-                            'monitor a recorded value; validation values need valid_pct > 0')
-        return record[self.monitor]
+        return learn.history[-1][self.monitor]
 
     def after_epoch(self, learn):
         record, value = learn.history[-1], self.monitored(learn)
@@ -208,7 +231,17 @@ class EarlyStopping(Callback):
             learn.stop_training = True  # ends after this epoch, once later callbacks (e.g. Checkpoint) have run
 
     def after_fit(self, learn):
-        if self.restore_best and self.best_weights is not None: learn.model.load_state_dict(self.best_weights)
+        if not (self.restore_best and self.best_weights is not None): return
+        if learn.interrupted:
+            warnings.warn(f'the fit was interrupted ({learn.interrupted}): the best weights (epoch {self.best_epoch}, {self.monitor} '
+                          f'{self.best:.4g}) were not restored. Fix: call this callback\'s restore(learn) to load them.', stacklevel=2)
+            return
+        self.restore(learn)
+
+    def restore(self, learn):
+        "Load the best epoch's weights into `learn.model`."
+        if self.best_weights is None: raise bad_value('restore_best', self.restore_best, 'kept no weights yet', 'fit at least one epoch')
+        learn.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict:
         return {'best': self.best, 'best_epoch': self.best_epoch, 'wait': self.wait, 'best_weights': self.best_weights}
@@ -222,22 +255,27 @@ class Checkpoint(Callback):
     def __init__(self,
                  folder: str | Path,  # where last.pt and best.pt go
                  every: int | None = None,  # also save every this many batches; None: per epoch only
-                 monitor: str = 'valid_loss',  # the History key that decides best.pt
-                 mode: str = 'min',  # 'min' or 'max'
+                 monitor: str | None = 'valid_loss',  # the History key that decides best.pt (Keras's val_loss too); None: no best.pt
+                 mode: str = 'auto',  # 'min' or 'max'; 'auto': max for accuracies and scores
                 ):
-        self.folder, self.monitor, self.mode, self.best = Path(folder), monitor, check_choice('mode', mode, ('min', 'max')), None
+        mode = check_choice('mode', mode, ('auto', 'min', 'max'))
+        self.folder, self.monitor, self.best = Path(folder), monitor, None
+        self.mode = better_mode(monitor, mode) if monitor is not None else mode
         self.every = None if every is None else check_positive('every', every, integer=True)
     @property
     def last(self): return self.folder / 'last.pt'
     @property
     def best_path(self): return self.folder / 'best.pt'
 
+    def check_fit(self, learn, cbs):
+        if self.monitor is not None: self.monitor = learn.history_key(self.monitor, cbs, also='or monitor=None to write last.pt only')
+
     def after_batch(self, learn):
         if learn.training and self.every and learn.iter % self.every == 0 and learn.iter < len(learn.train_loader):
             learn.save_training_state(self.last)
 
     def after_epoch(self, learn):
-        value = learn.history[-1].get(self.monitor)
+        value = None if self.monitor is None else learn.history[-1].get(self.monitor)
         improved = value is not None and (self.best is None or (value < self.best if self.mode == 'min' else value > self.best))
         if improved: self.best = value
         learn.save_training_state(self.last, epoch_done=True)
@@ -268,7 +306,7 @@ def sparsity(model: nn.Module) -> float:
 # %% ../nbs/06_callbacks.ipynb #03526238
 class Pruning(Callback):
     "Magnitude-prune Linear/Conv weights after each epoch along a cubic ramp to `target` sparsity; make it permanent at the end."
-    order = 5
+    order, records = 5, ('sparsity',)
     def __init__(self, target: float = 0.5, start_epoch: int = 0, end_epoch: int | None = None,  # ramp ends here (default: last epoch)
                  scope: str = 'global'):  # 'global': one threshold for all layers; 'layer': the same sparsity in each layer
         if not 0 < target < 1: raise bad_value('target', target, 'is outside (0, 1)', 'pass a sparsity such as 0.5')

@@ -4,27 +4,65 @@
 
 # %% ../nbs/04a_checkpoint.ipynb #c4e90003
 from __future__ import annotations
-import os, pickle, random, tempfile
+import hashlib, os, pickle, pickletools, random, tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .core import LeptonError, bad_value
+from .core import InvalidArgument, LeptonError, bad_value
 
 # %% auto #0
-__all__ = ['UnsafeCheckpoint', 'atomic_save', 'safe_load', 'get_rng_states', 'set_rng_states', 'callback_keys', 'training_state',
-           'restore_training_state']
+__all__ = ['UnsafeCheckpoint', 'DamagedCheckpoint', 'payload_digest', 'atomic_save', 'safe_load', 'get_rng_states',
+           'set_rng_states', 'callback_keys', 'training_state', 'restore_training_state', 'check_weights',
+           'check_optimizer_state']
 
 # %% ../nbs/04a_checkpoint.ipynb #8cca8c91
 class UnsafeCheckpoint(LeptonError, pickle.UnpicklingError):
     "A checkpoint holds objects that could run code when loaded; it was refused."
 
+class DamagedCheckpoint(InvalidArgument):
+    "A checkpoint file is empty, truncated, not a PyTorch file, or its payload no longer matches its SHA-256."
+
+def _feed(h, obj):
+    "Feed `obj` into the hash `h`: containers by structure, tensors by dtype, shape and bytes, anything else by repr."
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu()
+        if t.is_quantized: t = t.int_repr()
+        h.update(f'T{t.dtype}{tuple(t.shape)}'.encode())
+        if t.numel(): h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(b'D%d' % len(obj))
+        for k, v in obj.items():
+            _feed(h, k)
+            _feed(h, v)
+    elif isinstance(obj, (list, tuple)):
+        h.update(b'L%d' % len(obj))
+        for v in obj: _feed(h, v)
+    else: h.update(f'{type(obj).__name__}:{obj!r}'.encode())
+
+def payload_digest(obj) -> str:
+    "SHA-256 (hex) of a checkpoint's payload: its structure, and each tensor's dtype, shape and bytes."
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+def _remove_orphans(path: Path):
+    "Delete temporary files of earlier saves to `path` whose writing process no longer exists (e.g. killed mid-save)."
+    for tmp in path.parent.glob(f'.{path.name}.*.tmp'):
+        pid = tmp.name[len(path.name) + 2:].split('.')[0]
+        if not pid.isdigit() or int(pid) == os.getpid(): continue
+        try: os.kill(int(pid), 0)
+        except ProcessLookupError: tmp.unlink(missing_ok=True)
+        except OSError: pass  # alive, but another user's process
+
 def atomic_save(obj, path: str | os.PathLike) -> Path:
-    "`torch.save` to a temporary file in the target folder, fsync, then rename over `path`."
+    "`torch.save` (with a payload SHA-256 for dicts) to a temporary file in the target folder, fsync, then rename over `path`."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    _remove_orphans(path)
+    if isinstance(obj, dict): obj = {**obj, 'sha256': payload_digest(obj)}
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
             torch.save(obj, f)
@@ -40,15 +78,54 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
         finally: os.close(dir_fd)
     return path
 
+def _damaged(path: Path, why: str) -> DamagedCheckpoint:
+    return DamagedCheckpoint(str(bad_value('path', str(path), why, 'load another checkpoint (e.g. best.pt or an earlier last.pt) or '
+                                           'save it again; a damaged file cannot be repaired')))
+
+def _unsafe(path: Path, what: str) -> UnsafeCheckpoint:
+    return UnsafeCheckpoint(f'Refused to load {path}: it holds objects that could run code when unpickled ({what}). Fix: load only '
+                            'checkpoints written by Learner.save; if you trust this file, use torch.load(path, weights_only=False) yourself.')
+
+def _pickle_imports(path: Path) -> str | None:
+    "The first global a plain (non-zip) pickle file would import, read without running it; None if it imports nothing or is no pickle."
+    try:
+        with open(path, 'rb') as f:
+            strings = []
+            for op, arg, _ in pickletools.genops(f):
+                if op.name == 'GLOBAL': return str(arg)
+                if 'UNICODE' in op.name or 'STRING' in op.name: strings.append(str(arg))
+                if op.name == 'STACK_GLOBAL': return '.'.join(strings[-2:])
+    except Exception: return None  # not a well-formed pickle
+    return None
+
+def _verified(path: Path, state):
+    "Return `state` without its 'sha256', after checking the digest of the rest."
+    if not (isinstance(state, dict) and 'sha256' in state): return state  # a file written by plain torch.save
+    state = dict(state)
+    saved = state.pop('sha256')
+    if payload_digest(state) != saved:
+        raise _damaged(path, 'has a payload that no longer matches the SHA-256 recorded when it was saved (the file changed on disk)')
+    return state
+
 def safe_load(path: str | os.PathLike, map_location='cpu'):
-    "Load a checkpoint with `weights_only=True`; refuse files that would run code."
+    "Load a checkpoint with `weights_only=True` and verify its payload SHA-256; refuse damaged files and files that would run code."
     path = Path(path)
     if not path.is_file(): raise bad_value('path', str(path), 'is not a file', 'pass the path of a checkpoint written by Learner.save')
-    try: return torch.load(path, map_location=map_location, weights_only=True)
+    if path.stat().st_size == 0: raise _damaged(path, 'is empty (0 bytes): the save was interrupted or the disk was full')
+    with open(path, 'rb') as f: zipped = f.read(4) == b'PK\x03\x04'  # torch.save has written zip archives since PyTorch 1.6
+    if not zipped:
+        imported = _pickle_imports(path)
+        if imported: raise _unsafe(path, f'it imports {imported}') from None
+    try: state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise UnsafeCheckpoint(f'Refused to load {path}: it holds objects that could run code when unpickled ({str(err).splitlines()[0]}). '
-                               'Fix: load only checkpoints written by Learner.save; if you trust this file, use torch.load(path, '
-                               'weights_only=False) yourself.') from None
+        text = str(err)
+        if zipped and 'global' in text.lower():
+            raise _unsafe(path, next((ln.strip() for ln in text.splitlines() if 'GLOBAL' in ln or 'global' in ln), 'a global')) from None
+        raise _damaged(path, 'is not a readable PyTorch checkpoint (damaged, truncated, or another kind of file)') from None
+    except (OSError, RuntimeError, EOFError, KeyError, ValueError, IndexError) as err:
+        why = 'is truncated or damaged' if zipped else 'is not a PyTorch checkpoint (not a zip archive written by torch.save)'
+        raise _damaged(path, f'{why} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else "no detail"})') from None
+    return _verified(path, state)
 
 # %% ../nbs/04a_checkpoint.ipynb #c81e79fe
 def get_rng_states() -> dict:
@@ -93,3 +170,26 @@ def restore_training_state(learn, state: dict):
         if key in saved: cb.load_state_dict(saved[key])
     learn.opt.load_state_dict(state['opt'])
     learn.amp.load_state_dict(state.get('scaler'))
+
+def check_weights(model: torch.nn.Module,  # the model the weights are for
+                  weights: dict,  # a state_dict, e.g. state['model'] of a checkpoint
+                  source: str,  # where they come from, named in the message (e.g. the path)
+                 ):
+    "Raise before anything is loaded if `weights` do not fit `model`: name the missing, unexpected and mis-shaped entries."
+    own = model.state_dict()
+    problems = [f'{k} is missing' for k in own if k not in weights]
+    problems += [f'{k} is not in this model' for k in weights if k not in own]
+    problems += [f'{k} is {tuple(weights[k].shape)} in the checkpoint but {tuple(v.shape)} here' for k, v in own.items()
+                 if k in weights and isinstance(weights[k], torch.Tensor) and weights[k].shape != v.shape]
+    if problems:
+        more = f' (and {len(problems) - 4} more)' if len(problems) > 4 else ''
+        raise bad_value('checkpoint', source, f'does not fit {type(model).__name__}: {"; ".join(problems[:4])}{more}',
+                        'build the model with the architecture the checkpoint was saved from; nothing was loaded')
+
+def check_optimizer_state(opt: torch.optim.Optimizer, state: dict, source: str):
+    "Raise before anything is loaded if an optimizer `state` has other parameter groups than `opt`."
+    saved = [len(g['params']) for g in state.get('param_groups', [])]
+    own = [len(g['params']) for g in opt.param_groups]
+    if saved != own:
+        raise bad_value('checkpoint', source, f'holds an optimizer for parameter groups of sizes {saved}, this one has {own}',
+                        'use the optimizer setup the checkpoint was saved with, or load with with_opt=False; nothing was loaded')

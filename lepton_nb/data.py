@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #cebf2b51
 from __future__ import annotations
-import math, os
+import math, os, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -14,13 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import (DatasetNotFound, InvalidType, bad_value, check_choice,
-                            check_positive, patch_to)
+from .core import DatasetNotFound, InvalidType, bad_value, check_choice, check_positive, patch_to
 
 # %% auto #0
-__all__ = ['SPLITS', 'TORCHVISION_SETS', 'TOY_SETS', 'OFFLINE_SETS', 'ASSETS', 'as_tensor', 'fit_standardizer', 'check_split',
-           'TensorLoader', 'rotate_shift', 'Augment', 'DataBundle', 'data_root', 'make_toy', 'load_dataset',
-           'dataset_available', 'write_mnist_idx', 'make_shapes10']
+__all__ = ['SPLITS', 'TASKS', 'TORCHVISION_SETS', 'TOY_SETS', 'OFFLINE_SETS', 'ASSETS', 'as_tensor', 'fit_standardizer',
+           'check_split', 'TensorLoader', 'rotate_shift', 'Augment', 'DataBundle', 'data_root', 'make_toy',
+           'load_dataset', 'dataset_available', 'write_mnist_idx', 'make_shapes10']
 
 # %% ../nbs/01_data.ipynb #d7aa850d
 def as_tensor(name: str, value) -> Tensor:
@@ -193,9 +192,12 @@ class DataBundle:
                             device=device, transform=self.augment if train else None, generator=generator)
 
 # %% ../nbs/01_data.ipynb #a7667304
-def _as_images(x: Tensor) -> Tensor:
-    "Scale uint8 to [0, 1] floats and give 3-D (N, H, W) inputs a channel axis."
-    x = x.float() / 255 if x.dtype == torch.uint8 else (x if x.is_floating_point() else x.float())
+def _as_images(x: Tensor, name: str | None = None) -> Tensor:
+    "Scale uint8 to [0, 1] floats, cast float64 (NumPy's default) to float32, give 3-D (N, H, W) inputs a channel axis."
+    if x.dtype == torch.float64 and name is not None:
+        warnings.warn(f'{name} is float64 (NumPy\'s default); cast to float32, the dtype of torch models. Fix: pass float32 data '
+                      'to skip the copy.', stacklevel=3)
+    x = x.float() / 255 if x.dtype == torch.uint8 else (x if x.is_floating_point() and x.dtype != torch.float64 else x.float())
     return x.unsqueeze(1) if x.ndim == 3 else x
 
 @patch_to(DataBundle)
@@ -208,7 +210,29 @@ def preprocess(self: DataBundle, x) -> Tensor:
     return x if self.mean is None else (x - self.mean.to(x.device)) / self.std.to(x.device)
 
 # %% ../nbs/01_data.ipynb #b203655a
-def _labels(y: Tensor) -> Tensor: return y if y.is_floating_point() else y.long()
+TASKS = ('classification', 'regression')
+
+def _whole(y: Tensor) -> bool: return bool(torch.isfinite(y).all() and torch.equal(y, y.round()))
+
+def _labels(y: Tensor, task: str | None = None, name: str = 'y') -> Tensor:
+    "Class ids (long) or regression targets (float32): integers and whole-number floats are classes unless task='regression'."
+    if task == 'regression': return y.float()
+    if not y.is_floating_point(): return y.long()
+    if _whole(y): return y.long()  # scikit-learn's type_of_target rule: 0., 1., 2. (pandas, NumPy) are class labels
+    if task == 'classification':
+        raise bad_value(name, f'floats such as {y[y != y.round()][0].item():g}', 'are not whole numbers, so they are not class ids',
+                        "pass class ids 0..K-1, or task='regression' for continuous targets")
+    return y.float()
+
+def _infer_task(task: str | None, *ys: Tensor | None) -> str:
+    "The task the labels stand for; say so when whole-number floats are read as classes."
+    if task is not None: return check_choice('task', task, TASKS)
+    present = [y for y in ys if y is not None]
+    if any(y.is_floating_point() and not _whole(y) for y in present): return 'regression'
+    if any(y.is_floating_point() for y in present):
+        warnings.warn('the labels are floats that are all whole numbers (as pandas and NumPy often store them): read as class ids. '
+                      "Fix: pass task='regression' to keep them as regression targets.", stacklevel=3)
+    return 'classification'
 
 def _n_classes(classes, *ys) -> int | None:
     if classes is not None: return len(classes)
@@ -228,14 +252,17 @@ def from_tensors(cls,
                  seed: int = 0,  # seeds the validation split
                  augment: Callable | None = None,  # batch transform for training batches
                  name: str = 'tensors',  # shown in the repr
+                 task: str | None = None,  # 'classification' or 'regression'; None: integer (or whole-number float) labels are classes
                 ) -> DataBundle:
     "Validate, split off `valid_pct` of train for validation, standardise with train statistics."
     if not (isinstance(valid_pct, (int, float)) and 0 <= valid_pct < 1):
         raise bad_value('valid_pct', valid_pct, 'is outside [0, 1)', 'pass a fraction such as 0.1, or 0 for no validation split')
     if (x_test is None) != (y_test is None):
         raise bad_value('x_test/y_test', 'only one given', 'needs both', 'pass both x_test and y_test, or neither')
-    x_train, y_train = _as_images(as_tensor('x_train', x_train)), _labels(as_tensor('y_train', y_train))
-    if x_test is not None: x_test, y_test = _as_images(as_tensor('x_test', x_test)), _labels(as_tensor('y_test', y_test))
+    y_train, y_test = as_tensor('y_train', y_train), None if y_test is None else as_tensor('y_test', y_test)
+    task = _infer_task(task, y_train, y_test)
+    x_train, y_train = _as_images(as_tensor('x_train', x_train), 'x_train'), _labels(y_train, task, 'y_train')
+    if x_test is not None: x_test, y_test = _as_images(as_tensor('x_test', x_test), 'x_test'), _labels(y_test, task, 'y_test')
     n_classes = _n_classes(classes, y_train, y_test)
     check_split('train', x_train, y_train, n_classes)
     if x_test is not None:

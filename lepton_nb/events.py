@@ -9,7 +9,7 @@ import difflib
 from .core import InvalidArgument
 
 # %% auto #0
-__all__ = ['EVENTS', 'CONTROL_EXCEPTIONS', 'CancelBatchException', 'CancelEpochException', 'CancelFitException',
+__all__ = ['EVENTS', 'CONTROL_EXCEPTIONS', 'FOREIGN_HOOKS', 'CancelBatchException', 'CancelEpochException', 'CancelFitException',
            'check_callback_methods', 'Callback', 'note_callback']
 
 # %% ../nbs/04b_events.ipynb #365c376a
@@ -23,12 +23,23 @@ class CancelFitException(Exception): "Raise in a callback to end training; `afte
 CONTROL_EXCEPTIONS = (CancelBatchException, CancelEpochException, CancelFitException)
 
 # %% ../nbs/04b_events.ipynb #e7e50006
+FOREIGN_HOOKS = {  # Keras and Lightning hook names -> the lepton_nb event that runs at the same point
+    'on_train_begin': 'before_fit', 'on_fit_start': 'before_fit', 'on_train_start': 'before_fit',
+    'on_train_end': 'after_fit', 'on_fit_end': 'after_fit',
+    'on_epoch_begin': 'before_epoch', 'on_epoch_start': 'before_epoch', 'on_train_epoch_start': 'before_epoch',
+    'on_epoch_end': 'after_epoch', 'on_train_epoch_end': 'after_epoch', 'on_validation_epoch_end': 'after_validate',
+    'on_batch_begin': 'before_batch', 'on_train_batch_begin': 'before_batch', 'on_train_batch_start': 'before_batch',
+    'on_batch_end': 'after_batch', 'on_train_batch_end': 'after_batch', 'on_before_backward': 'before_backward',
+    'on_after_backward': 'after_backward', 'on_before_optimizer_step': 'before_step',
+    'on_test_begin': 'before_validate', 'on_validation_start': 'before_validate', 'on_test_end': 'after_validate',
+    'on_validation_end': 'after_validate'}
+
 def check_callback_methods(cls: type):
-    "Raise `InvalidArgument` if `cls` defines a before_*/after_* method that is not one of `EVENTS`."
-    wrong = sorted(n for n in dir(cls) if n.startswith(('before_', 'after_')) and n not in EVENTS)
+    "Raise `InvalidArgument` if `cls` defines a before_*/after_* method outside `EVENTS`, or a Keras/Lightning hook name."
+    wrong = sorted(n for n in dir(cls) if (n.startswith(('before_', 'after_')) and n not in EVENTS) or n.startswith('on_'))
     if not wrong: return
     name = wrong[0]
-    close = difflib.get_close_matches(name, EVENTS, n=1)
+    close = [FOREIGN_HOOKS[name]] if name in FOREIGN_HOOKS else difflib.get_close_matches(name, EVENTS, n=1)
     hint = f"rename it to '{close[0]}'" if close else 'rename it to one of the events'
     raise InvalidArgument(f"{cls.__name__}.{name} looks like an event handler but '{name}' is not an event, so it would never run. "
                           f"Fix: {hint}; the events are {', '.join(EVENTS)} (start helper names with an underscore).")
@@ -36,9 +47,12 @@ def check_callback_methods(cls: type):
 class Callback:
     "Base class: define methods named after `EVENTS`, each taking the learner; lower `order` runs first."
     order = 0
+    records: tuple = ()  # keys this callback adds to each epoch's History record (so they can be monitored)
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         check_callback_methods(cls)
+    def check_fit(self, learn, cbs: list):
+        "Raise before a fit changes anything if this callback cannot work with `learn` and the fit's callbacks `cbs`."
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state: dict): pass
     @property

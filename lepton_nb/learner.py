@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_learner.ipynb #e763d696
 from __future__ import annotations
-import os, time, warnings
+import difflib, os, time, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +16,17 @@ from torch import Tensor, nn
 
 from .core import InvalidType, bad_value, check_choice, check_positive, eval_mode, get_device, patch_to
 from .data import DataBundle, TensorLoader, _labels, as_tensor
-from .metrics import Metric, get_metric
+from .metrics import METRIC_NAMES, Accuracy, BinaryAccuracy, Metric, get_metric
 from . import checkpoint
-from .checkpoint import atomic_save, restore_training_state, safe_load, set_rng_states
+from .checkpoint import (atomic_save, callback_keys, check_optimizer_state, check_weights, restore_training_state, safe_load,
+                                  set_rng_states)
 from .events import (CONTROL_EXCEPTIONS, EVENTS, Callback, CancelBatchException, CancelEpochException,
                               CancelFitException, check_callback_methods, note_callback)
 from .progress import ProgressCallback
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'DECODES', 'LOSSES', 'OPTIMIZERS', 'PRECISIONS', 'History', 'Recorder', 'LossSpec', 'loss_spec',
-           'make_optimizer', 'Precision', 'Learner', 'Preds', 'Predictions']
+           'task_metrics', 'make_optimizer', 'Precision', 'Learner', 'Preds', 'Predictions']
 
 # %% ../nbs/05_learner.ipynb #b8ecfea3
 class History:
@@ -78,7 +79,8 @@ class Recorder(Callback):
         self.loss_sum.add_(learn.loss.detach(), alpha=len(learn.yb))
         self.count += len(learn.yb)
     def after_epoch(self, learn):
-        record = {'epoch': learn.epoch + 1, 'train_loss': float(self.loss_sum) / max(self.count, 1)}
+        record = {'epoch': len(self.history) + 1,  # numbering continues across fits of one learner
+                  'train_loss': float(self.loss_sum) / max(self.count, 1)}
         record.update({('valid_loss' if k == 'loss' else k): v for k, v in learn.valid_results.items()})
         record['lr'] = learn.opt.param_groups[0]['lr']
         record['seconds'] = time.perf_counter() - self.start
@@ -164,6 +166,28 @@ def loss_spec(loss: str | LossSpec | Callable) -> LossSpec:
     return LossSpec(_callable_name(loss), loss, getattr(loss, 'activation', 'identity'), getattr(loss, 'decode', 'identity'),
                     described=hasattr(loss, 'activation') or hasattr(loss, 'decode'))
 
+def task_metrics(spec: LossSpec,  # the learner's loss
+                 metrics: Sequence[str | Metric] | None,  # asked-for metrics; None: the task's default
+                 data: DataBundle,  # the data (its classes decide for a loss that does not say what it does)
+                ) -> list[Metric]:
+    "The metrics for a loss: None gives accuracy for a classifier and mae for regression; metrics of the other task are refused."
+    classifies = spec.classifies if spec.described else bool(data.classes)
+    if spec.described and classifies and not data.classes:
+        raise bad_value('loss', spec.name, 'needs class labels, but data holds regression targets (non-whole floats)',
+                        "pass loss='mse' or 'l1' for regression, or integer class labels for classification")
+    if metrics is None: metrics = ['accuracy'] if classifies else ['mae']
+    if isinstance(metrics, (str, Metric)): metrics = [metrics]
+    out = []
+    for m in metrics:
+        metric = get_metric(m)
+        if spec.decode == 'threshold' and type(metric) is Accuracy: metric = BinaryAccuracy()  # one logit: argmax would always say 0
+        if spec.described and metric.task not in (None, 'classification' if classifies else 'regression'):
+            task = 'a regression' if not classifies else 'a classification'
+            raise bad_value('metrics', metric.name, f'is a {metric.task} metric, but loss {spec.name!r} is {task} loss',
+                            "use metrics=['mae'] for regression, ['accuracy'] (or f1, ...) for classification, or leave metrics unset")
+        out.append(metric)
+    return out
+
 def make_optimizer(opt: str | Callable,  # 'adamw', 'adam', 'sgd', or opt(params, lr=...) -> Optimizer
                    params,  # the model's parameters
                    lr: float,  # learning rate
@@ -216,7 +240,7 @@ class Learner:
                  opt: str | Callable = 'adamw',  # 'adamw', 'adam', 'sgd', or opt(params, lr=...) -> Optimizer
                  lr: float = 1e-3,  # learning rate
                  weight_decay: float | None = None,  # None: 0.01 for adamw, 0 otherwise
-                 metrics: Sequence[str | Metric] = ('accuracy',),  # computed on the validation split
+                 metrics: Sequence[str | Metric] | None = None,  # on the validation split; None: accuracy, or mae for regression
                  cbs: Sequence[Callback] = (),  # extra callbacks
                  bs: int = 64,  # batch size
                  device: str | torch.device | None = None,  # None: get_device()
@@ -230,7 +254,8 @@ class Learner:
         check_positive('lr', lr)
         check_positive('bs', bs, integer=True)
         if weight_decay is not None: check_positive('weight_decay', weight_decay, allow_zero=True)
-        self.loss_spec, metric_list = loss_spec(loss), [get_metric(m) for m in metrics]
+        self.loss_spec = loss_spec(loss)
+        metric_list = task_metrics(self.loss_spec, metrics, data)
         if not callable(opt) or isinstance(opt, str): check_choice('opt', opt, OPTIMIZERS)
         self.device = get_device(device)
         self.amp = Precision(precision, self.device)
@@ -243,6 +268,7 @@ class Learner:
         self.valid_results: dict = {}
         self.iter, self.epoch_rng, self.stop_training = 0, None, False  # batches done this epoch
         self._forward, self._prepared = None, None  # the callable model, and the (model, compile) it was made for
+        self.interrupted, self._running = None, None  # how the last fit was interrupted; the fit_steps iterator in progress
         self.add_cbs([Recorder()] + ([ProgressCallback(None if progress is True else progress)] if progress else []) + list(cbs))
 
 # %% ../nbs/05_learner.ipynb #a1b2c009
@@ -251,6 +277,35 @@ def config(self) -> dict:
     "The learner's settings as plain data (what checkpoints record)."
     return {'loss': self.loss_spec.name, 'opt': self.opt_name, 'lr': self.lr, 'bs': self.bs, 'metrics': [m.name for m in self.metrics],
             'precision': self.precision}
+
+@patch_to(Learner)
+def record_keys(self, cbs: Sequence[Callback] = ()) -> list[str]:
+    "The keys each History record of a fit with the extra callbacks `cbs` will hold (callbacks declare theirs in `records`)."
+    valid = ['valid_loss', *[m.name for m in self.metrics]] if self.data.has('valid') else []
+    extra = [k for cb in [*self.cbs, *cbs] for k in cb.records]
+    return list(dict.fromkeys(['epoch', 'train_loss', *valid, 'lr', 'seconds', *extra]))
+
+def _keras_name(name: str) -> str:
+    "Keras's log names in lepton_nb's History: val_loss -> valid_loss, val_accuracy -> accuracy, loss -> train_loss."
+    if name in ('loss', 'val_loss'): return {'loss': 'train_loss', 'val_loss': 'valid_loss'}[name]
+    name = name.removeprefix('val_')
+    return 'accuracy' if name == 'acc' else name
+
+@patch_to(Learner)
+def history_key(self,
+                name: str,  # a History key, or Keras's spelling of one (val_loss, val_accuracy)
+                cbs: Sequence[Callback] = (),  # the fit's extra callbacks
+                arg: str = 'monitor',  # the argument named in the error
+                also: str = '',  # another fix the error offers
+               ) -> str:
+    "The History key `name` stands for, or an error listing the keys each epoch records (raised before the first batch)."
+    keys = self.record_keys(cbs)
+    if name in keys: return name
+    if isinstance(name, str) and _keras_name(name) in keys: return _keras_name(name)
+    close = difflib.get_close_matches(str(name), keys, n=1)
+    fix = (f"use '{close[0]}'" if close else 'use one of those') + (f' {also}' if also else '')
+    if not self.data.has('valid'): fix += '; validation values need a validation split (valid_pct > 0)'
+    raise bad_value(arg, name, f'is not among the values each epoch records {keys}', fix + " (a callback's own keys go in its `records`)")
 
 # %% ../nbs/05_learner.ipynb #59f4edb0
 @patch_to(Learner)
@@ -455,18 +510,36 @@ def get_preds(self, data=None,  # None, a split name, a DataBundle, (x, y), inpu
                  self.loss_spec.decoded(probs if activation else self.loss_spec.activate(out)) if with_decoded else None)
 
 # %% ../nbs/05_learner.ipynb #ed405359
+def _model_dtype(model: nn.Module) -> torch.dtype | None: return next((p.dtype for p in model.parameters()), None)
+
 @patch_to(Learner)
 def _check_model_fits_data(self):
     x, y = self.data.split('train')
+    xb, yb = x[:2].to(self.device), y[:2].to(self.device)
     try:
-        with eval_mode(self.model), torch.no_grad(): out = self.model.to(self.device)(x[:2].to(self.device))
+        with eval_mode(self.model), torch.no_grad(): out = self.model.to(self.device)(xb)
     except RuntimeError as err:
+        dtype = _model_dtype(self.model)
+        if 'dtype' in str(err) or 'Double' in str(err) or (dtype is not None and dtype != xb.dtype):
+            raise bad_value('data.x_train.dtype', xb.dtype, f'differs from the model\'s dtype {dtype} ({str(err).splitlines()[0]})',
+                            f'build the DataBundle from {dtype} inputs (from_tensors casts float64), or model.to({dtype})') from None
         raise bad_value('data.input_shape', self.data.input_shape, f'does not fit the model ({err})',
                         'build the model for inputs of this shape') from None
     if self.loss_spec.decode == 'argmax' and self.data.classes and (out.ndim != 2 or out.shape[1] < self.data.n_classes):
         raise bad_value('model output shape', tuple(out.shape),
                         f'has fewer than {self.data.n_classes} scores per sample for {self.data.n_classes} classes',
                         f'build the model with {self.data.n_classes} outputs (e.g. n_out={self.data.n_classes})')
+    with warnings.catch_warnings():
+        warnings.filterwarnings('error', message='.*target size.*different to the input size')  # PyTorch's broadcasting warning
+        try:
+            with torch.no_grad(): loss = self.loss_func(out.float(), yb)
+        except Exception as err:
+            raise bad_value('model output shape', tuple(out.shape), f'does not fit loss {self.loss_spec.name!r} with targets shaped '
+                            f'{tuple(yb.shape)} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ""})',
+                            'make the last layer give one output per target value (or pick the loss that fits the targets)') from None
+    if loss.numel() != 1:
+        raise bad_value('loss', self.loss_spec.name, f'returned {tuple(loss.shape)} values instead of one number',
+                        "reduce the loss to its mean (reduction='mean')")
 
 # %% ../nbs/05_learner.ipynb #f43a96d5
 @patch_to(Learner)
@@ -503,26 +576,85 @@ def fit_steps(self,
     "Check and prepare a fit now; return an iterator that trains, yielding after every training batch."
     check_positive('epochs', epochs, integer=True, allow_zero=True)
     if lr is not None: check_positive('lr', lr)
-    state = safe_load(resume, map_location=self.device) if resume is not None else None
-    if state is not None and 'position' not in state:
-        raise bad_value('resume', str(resume), 'is a weights checkpoint, not a training state',
-                        'resume from a file written by save_training_state / the Checkpoint callback')
+    self._end_abandoned_fit()
+    cbs = self._checked_callbacks(cbs)
+    state = self._resume_state(resume, cbs) if resume is not None else None
     self._check_model_fits_data()
+    drop_last = self._drop_single_sample_batch()
+    for cb in self.cbs + cbs: cb.check_fit(self, self.cbs + cbs)  # e.g. a misspelled monitor, before the first batch
+    if state is None and self.interrupted:
+        warnings.warn(f'the previous fit was interrupted ({self.interrupted}): this fit continues from the current, partly trained '
+                      f'weights and numbers its epochs from {len(self.history) + 1}. Fix: to start over, build a new model and Learner; '
+                      'to continue exactly, fit(resume=...) from a Checkpoint.', stacklevel=3)
     self._ensure_prepared()
     for group, hypers in zip(self.opt.param_groups, self._initial_hypers):  # undo a previous schedule
         group.update(hypers)
         if lr is not None: group['lr'] = lr
-    self.train_loader = self.data.loader('train', bs=self.bs, device=self.device)
+    self.train_loader = self.data.loader('train', bs=self.bs, device=self.device, drop_last=drop_last)
     self.n_epoch, self.epoch, self.stop_training, start_epoch = epochs, 0, False, 0
     if state is not None:
         self.model.load_state_dict(state['model'])
         self.history.load_state_dict(state['history'])
         start_epoch = state['position']['epoch'] + state['position']['epoch_done']
-    return self._fit_loop(start_epoch, state, list(cbs))
+    self._running = self._fit_loop(start_epoch, state, cbs)
+    return self._running
+
+@patch_to(Learner)
+def _end_abandoned_fit(self):
+    "Close a `fit_steps` iterator that was started and left unfinished, so its callbacks leave the learner (after_fit runs)."
+    running, self._running = getattr(self, '_running', None), None
+    if running is not None and not running.gi_running: running.close()
+
+@patch_to(Learner)
+def _checked_callbacks(self, cbs) -> list:
+    cbs = list(cbs)
+    for cb in cbs:
+        if not isinstance(cb, Callback): raise InvalidType(f'cbs holds a {type(cb).__name__}. Fix: pass Callback instances.')
+        check_callback_methods(type(cb))
+    return cbs
+
+@patch_to(Learner)
+def _resume_state(self, resume, cbs: list) -> dict:
+    "Load a training state and check, before anything changes, that this learner and these callbacks can continue it exactly."
+    state = safe_load(resume, map_location=self.device)
+    if 'position' not in state:
+        raise bad_value('resume', str(resume), 'is a weights checkpoint, not a training state',
+                        'resume from a file written by save_training_state / the Checkpoint callback')
+    check_weights(self.model, state['model'], str(resume))
+    check_optimizer_state(self.opt, state['opt'], str(resume))
+    saved_bs = state.get('config', {}).get('bs', self.bs)
+    if saved_bs != self.bs:
+        raise bad_value('resume', str(resume), f'was saved by a run with bs={saved_bs}, and this learner has bs={self.bs}, so the '
+                        'batches would differ', f'build the Learner with bs={saved_bs} to continue the run exactly')
+    keys = callback_keys(sorted(self.cbs + cbs, key=lambda cb: cb.order))
+    missing = [k for k, s in state['callbacks'].items() if s and k not in keys]
+    if missing:
+        raise bad_value('resume', str(resume), f'holds the state of callbacks {missing} that this fit does not have',
+                        f'pass the callbacks of the run that saved it (cbs=[{", ".join(k.split("#")[0] + "(...)" for k in missing)}])')
+    return state
+
+def _has_batchnorm(model: nn.Module) -> bool: return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+@patch_to(Learner)
+def _drop_single_sample_batch(self) -> bool:
+    "True when the last training batch would hold one sample, which batch norm cannot train on (say so once per learner)."
+    n = len(self.data.x_train)
+    if not _has_batchnorm(self.model): return False
+    if self.bs == 1 or n == 1:
+        raise bad_value('bs', self.bs, f'gives batches of one sample ({n} training samples), which batch norm cannot train on',
+                        'use bs >= 2 and at least 2 training samples')
+    if n % self.bs != 1: return False
+    if not getattr(self, '_said_drop', False):
+        warnings.warn(f'{n} training samples in batches of {self.bs} leave a last batch of 1 sample, which batch norm cannot train on: '
+                      'it is dropped each epoch (a different sample each time, as the order is shuffled). Fix: pick a bs that does '
+                      'not leave one sample over to use every sample in every epoch.', stacklevel=4)
+        self._said_drop = True
+    return True
 
 @patch_to(Learner)
 def _fit_loop(self, start_epoch: int, state: dict | None, cbs: list):
     self.add_cbs(cbs)
+    self.interrupted = None
     try:
         self._run('before_fit')
         if state is not None and state['position']['epoch_done']:
@@ -548,8 +680,12 @@ def _fit_loop(self, start_epoch: int, state: dict | None, cbs: list):
             self._run('after_epoch')
             if self.stop_training: break
     except CancelFitException: pass
+    except BaseException:  # Ctrl-C, an error, or an abandoned fit_steps iterator being closed
+        self.interrupted = f'in epoch {len(self.history) + 1}, after {self.iter} batches'
+        raise
     finally:
         self.training = False
+        self._running = None
         self._run('after_fit')
         self.remove_cbs(cbs)
 
@@ -593,8 +729,12 @@ def save(self, path: str | os.PathLike, with_opt: bool = True) -> Path:
 
 @patch_to(Learner)
 def load_state(self, path: str | os.PathLike, with_opt: bool = True) -> Learner:
-    "Load a checkpoint written by `save` into this learner (safely: weights only)."
+    "Load a checkpoint written by `save` into this learner (safely: weights only; checked to fit before anything changes)."
     state = safe_load(path, map_location=self.device)
+    if not isinstance(state, dict) or 'model' not in state:
+        raise bad_value('path', str(path), 'holds no model weights (not a Learner checkpoint)', 'load a file written by Learner.save')
+    check_weights(self.model, state['model'], str(path))
+    if with_opt and state.get('opt') is not None: check_optimizer_state(self.opt, state['opt'], str(path))
     self.model.load_state_dict(state['model'])
     if with_opt and state.get('opt') is not None: self.opt.load_state_dict(state['opt'])
     self.history.load_state_dict(state['history'])
@@ -613,6 +753,7 @@ def load(cls,
                                                        'precision') and isinstance(v, (str, float, int, list))}
     if config.get('opt') not in OPTIMIZERS: config.pop('opt', None)
     if config.get('loss') not in LOSSES: config.pop('loss', None)
+    if not set(config.get('metrics', [])) <= set(METRIC_NAMES): config.pop('metrics', None)  # custom metrics: pass them again
     return cls(model, data, **{**config, **kwargs}).load_state(path)
 
 # %% ../nbs/05_learner.ipynb #7c1f7d22

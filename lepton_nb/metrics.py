@@ -175,13 +175,14 @@ def f1_score(y_true,  # labels (N,)
 class Metric:
     "A metric accumulated over batches: `reset()`, `update(scores, y)` (no host sync), `compute()` -> float."
     name = 'metric'
+    task: str | None = None  # 'classification' or 'regression' when the metric only makes sense for one; None: any
     def reset(self): raise NotImplementedError
     def update(self, scores: Tensor, y: Tensor): raise NotImplementedError
     def compute(self) -> float: raise NotImplementedError
 
 class Accuracy(Metric):
     "Fraction of correct argmax predictions."
-    name = 'accuracy'
+    name, task = 'accuracy', 'classification'
     def reset(self): self.correct, self.total = 0, 0
     def update(self, scores, y):
         self.correct = self.correct + (scores.argmax(dim=1) == y).sum()  # stays a device tensor
@@ -197,7 +198,7 @@ class BinaryAccuracy(Accuracy):
 
 class MeanAbsoluteError(Metric):
     "Mean |prediction - target| over every output."
-    name = 'mae'
+    name, task = 'mae', 'regression'
     def reset(self): self.sum, self.total = 0.0, 0
     def update(self, scores, y):
         self.sum = self.sum + (scores - y.reshape(scores.shape)).abs().sum()
@@ -207,7 +208,7 @@ class MeanAbsoluteError(Metric):
 # %% ../nbs/03_metrics.ipynb #9f9a6b75
 class ConfusionMatrix(Metric):
     "Confusion matrix over classes 0..K-1 accumulated on the scores' device; K taken from the first batch."
-    name = 'confusion_matrix'
+    name, task = 'confusion_matrix', 'classification'
     def reset(self): self.counts = None
     def update(self, scores, y):
         k = scores.shape[1]
@@ -235,13 +236,14 @@ class ClassScore(ConfusionMatrix):
         return result[('precision', 'recall', 'f1').index(self.score)]
 
 # %% ../nbs/03_metrics.ipynb #e92bc3d6
-METRIC_NAMES = ('accuracy',) + tuple(f'{s}{a}' for s in ('precision', 'recall', 'f1') for a in ('', '_macro', '_micro', '_weighted'))
+METRIC_NAMES = ('accuracy', 'mae') + tuple(f'{s}{a}' for s in ('precision', 'recall', 'f1') for a in ('', '_macro', '_micro', '_weighted'))
 
 def get_metric(metric: str | Metric) -> Metric:
     "A fresh `Metric` from its name (see `METRIC_NAMES`), or the instance itself."
     if isinstance(metric, Metric): return metric
     name = check_choice('metrics', metric, METRIC_NAMES)
     if name == 'accuracy': return Accuracy()
+    if name == 'mae': return MeanAbsoluteError()
     score, _, average = name.partition('_')
     return ClassScore(score, average or 'macro')
 
