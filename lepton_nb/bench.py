@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_bench.ipynb #33115200
 from __future__ import annotations
-import contextlib, copy, dataclasses, functools, importlib, importlib.util, io, json, math, os, pickle, statistics, tempfile, time, warnings
+import contextlib, copy, dataclasses, functools, importlib, importlib.util, io, json, math, os, pickle, statistics, sys, tempfile, time, warnings
 from typing import Callable, Sequence
 
 import numpy as np
@@ -332,6 +332,7 @@ def _ddp_worker(rank: int, world: int, init_file: str, model_fn, data, bs: int, 
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
     torch.set_num_threads(threads)
+    os.environ.setdefault('GLOO_SOCKET_IFNAME', 'lo0' if sys.platform == 'darwin' else 'lo')  # one machine: listen on loopback only
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
     try:
         torch.manual_seed(0)  # the same start everywhere (DDP broadcasts rank 0's weights too)

@@ -18,8 +18,8 @@ from .core import DatasetNotFound, InvalidType, bad_value, check_choice, check_p
 
 # %% auto #0
 __all__ = ['SPLITS', 'TASKS', 'TORCHVISION_SETS', 'TOY_SETS', 'OFFLINE_SETS', 'ASSETS', 'as_tensor', 'fit_standardizer',
-           'check_split', 'TensorLoader', 'rotate_shift', 'Augment', 'DataBundle', 'data_root', 'make_toy',
-           'load_dataset', 'dataset_available', 'write_mnist_idx', 'make_shapes10']
+           'check_finite', 'check_split', 'TensorLoader', 'rotate_shift', 'Augment', 'DataBundle', 'data_root',
+           'make_toy', 'load_dataset', 'dataset_available', 'write_mnist_idx', 'make_shapes10']
 
 # %% ../nbs/01_data.ipynb #d7aa850d
 def as_tensor(name: str, value) -> Tensor:
@@ -43,6 +43,12 @@ def fit_standardizer(x: Tensor  # training inputs, (N, F) or (N, C, ...)
     return mean.float()[0], std.float()[0]  # drop the batch axis: shape of one sample
 
 # %% ../nbs/01_data.ipynb #fba78bd9
+def check_finite(name: str, x: Tensor):
+    "Raise an `InvalidArgument` naming `name` and the count if floating-point `x` holds NaN or Inf."
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise bad_value(name, f'{int((~torch.isfinite(x)).sum())} NaN/Inf values', 'contains non-finite values',
+                        'impute or drop them first (see torch.nan_to_num)')
+
 def check_split(split: str,  # 'train', 'valid' or 'test' (named in the message)
                 x: Tensor,  # inputs (N, ...)
                 y: Tensor,  # labels (N,)
@@ -57,9 +63,7 @@ def check_split(split: str,  # 'train', 'valid' or 'test' (named in the message)
                         'pass one label per sample, shaped (N,); for one-hot labels use y.argmax(1)')
     if len(x) != len(y): raise bad_value(f'len(x_{split}), len(y_{split})', (len(x), len(y)), 'differ', 'pass one label per input')
     if len(x) == 0: raise bad_value(f'x_{split}', 'empty', 'has no samples', f'pass at least one {split} sample')
-    if x.is_floating_point() and not torch.isfinite(x).all():
-        raise bad_value(f'x_{split}', f'{int((~torch.isfinite(x)).sum())} NaN/Inf values', 'contains non-finite values',
-                        'impute or drop them first (see torch.nan_to_num)')
+    check_finite(f'x_{split}', x)
     if y.is_floating_point() or n_classes is None: return
     low, high = int(y.min()), int(y.max())
     if low < 0 or high >= n_classes:

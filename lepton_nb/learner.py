@@ -172,7 +172,7 @@ def task_metrics(spec: LossSpec,  # the learner's loss
                 ) -> list[Metric]:
     "The metrics for a loss: None gives accuracy for a classifier and mae for regression; metrics of the other task are refused."
     classifies = spec.classifies if spec.described else bool(data.classes)
-    if spec.described and classifies and not data.classes:
+    if spec.described and classifies and not data.classes and data.y_train.is_floating_point():
         raise bad_value('loss', spec.name, 'needs class labels, but data holds regression targets (non-whole floats)',
                         "pass loss='mse' or 'l1' for regression, or integer class labels for classification")
     if metrics is None: metrics = ['accuracy'] if classifies else ['mae']

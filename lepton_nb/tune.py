@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_tune.ipynb #03766f23
 from __future__ import annotations
-import contextlib, math, time, warnings
+import contextlib, math, os, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import optuna
 
-from .core import InvalidType, bad_value, check_choice, check_positive, require
+from .core import InvalidType, LeptonError, bad_value, check_choice, check_positive, require
 from .data import DataBundle
 from .evaluate import CV_METRICS, cross_validate
 from .events import Callback
@@ -20,8 +20,8 @@ from .learner import Learner
 
 # %% auto #0
 __all__ = ['SPACE_KINDS', 'PRUNERS', 'METHODS', 'check_space', 'suggest', 'grid_of', 'OptunaPruning', 'make_pruner',
-           'make_storage', 'make_sampler', 'tune', 'TuneResult', 'plot_history', 'plot_importances', 'plot_parallel',
-           'plot_value_vs_time', 'plot_best_so_far']
+           'make_storage', 'make_sampler', 'TuningFailed', 'tune', 'TuneResult', 'plot_history', 'plot_importances',
+           'plot_parallel', 'plot_value_vs_time', 'plot_best_so_far']
 
 # %% ../nbs/10_tune.ipynb #15eda9dc
 SPACE_KINDS = ('log', 'float', 'int', 'int_log')
@@ -88,10 +88,14 @@ class OptunaPruning(Callback):
     "Report the validation `metric` to an Optuna trial after each epoch; end the trial when the pruner says so."
     order = 50  # after the Recorder has logged the epoch
     def __init__(self, trial: optuna.Trial, metric: str = 'accuracy'): self.trial, self.metric = trial, metric
-    def after_epoch(self, learn: Learner):
-        if self.metric not in learn.valid_results:
-            raise bad_value('metric', self.metric, f'is not among the validation results {sorted(learn.valid_results)}',
+    def check_fit(self, learn: Learner, cbs):
+        "Refuse a metric the validation pass will not produce, before the first batch."
+        results = ['loss', *[m.name for m in learn.metrics]] if learn.data.has('valid') else []
+        if self.metric in ('valid_loss', 'val_loss'): self.metric = 'loss'
+        if self.metric not in results:
+            raise bad_value('metric', self.metric, f'is not among the validation results {results}',
                             "pass one of those, or add the metric to the Learner's metrics (and keep a validation split)")
+    def after_epoch(self, learn: Learner):
         value = learn.valid_results[self.metric]
         self.trial.report(value, learn.epoch)
         if self.trial.should_prune(): raise optuna.TrialPruned(f'epoch {learn.epoch}: {self.metric} {value:.4f}')
@@ -166,6 +170,10 @@ def _trial_value(fn: Callable, params: dict, data: DataBundle | None, trial: opt
     out = fn(params, data) if data is not None else fn(params)
     if isinstance(out, Learner):
         out.fit(epochs, cbs=[OptunaPruning(trial, metric)])
+        train_loss = out.history[-1]['train_loss'] if len(out.history) else math.nan
+        if not math.isfinite(train_loss):  # diverged: accuracy of NaN weights is a number, but not a result
+            trial.set_user_attr('fail_reason', f'training diverged (train_loss {train_loss})')
+            return math.nan
         return float(out.valid_results[metric])
     if isinstance(out, (int, float, np.number)) and not isinstance(out, bool): return float(out)
     raise InvalidType(f'fn returned a {type(out).__name__}. Fix: return a Learner (tune trains it) or the trial\'s value as a number.')
@@ -173,9 +181,37 @@ def _trial_value(fn: Callable, params: dict, data: DataBundle | None, trial: opt
 def _objective(fn, space, data, metric, epochs, cv):
     def objective(trial: optuna.Trial) -> float:
         start = time.perf_counter()
-        try: return _trial_value(fn, suggest(trial, space), data, trial, metric, epochs, cv)
+        try:
+            value = _trial_value(fn, suggest(trial, space), data, trial, metric, epochs, cv)
+            if not math.isfinite(value):  # Optuna would store inf as a complete trial: fail it, with the reason
+                if 'fail_reason' not in trial.user_attrs: trial.set_user_attr('fail_reason', f'{metric} was {value}')
+                raise _NotFinite(trial.user_attrs['fail_reason'])
+            return value
         finally: trial.set_user_attr('seconds', time.perf_counter() - start)
     return objective
+
+class _NotFinite(Exception): "A trial's value is NaN or inf (Optuna records the trial as failed and goes on)."
+
+class TuningFailed(LeptonError, RuntimeError):
+    "Every recent trial of a search failed (NaN/inf values: diverged training, or an objective that returns them)."
+
+def _finished(study: optuna.Study) -> list:
+    "Trials that count towards n_trials: complete, pruned, and failed by their own value (not a dead worker's, which is retried)."
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return [t for t in study.get_trials(deepcopy=False)
+            if t.state in states or (t.state == optuna.trial.TrialState.FAIL and 'fail_reason' in t.user_attrs)]
+
+class _Budget:
+    "Optuna callback: stop at the study's total of finished trials (every worker), or after `max_failures` failures in a row here."
+    def __init__(self, n_trials: int, max_failures: int): self.n_trials, self.max_failures, self.failed = n_trials, max_failures, []
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial):
+        self.failed = self.failed + [trial] if trial.state == optuna.trial.TrialState.FAIL else []
+        if len(self.failed) >= self.max_failures or len(_finished(study)) >= self.n_trials: study.stop()
+
+def _failure(failed: list, n: int) -> TuningFailed:
+    reasons = '; '.join(f"trial {t.number}: {t.user_attrs.get('fail_reason', 'failed')}" for t in failed[:3])
+    return TuningFailed(f'tune stopped: {n} trials in a row failed ({reasons}). Fix: narrow the space to values that train (e.g. a '
+                        'lower learning-rate range), check that fn returns a finite value, or raise max_failures.')
 
 # %% ../nbs/10_tune.ipynb #e73f055b
 def tune(fn: Callable,  # fn(params[, data]) -> Learner (trained here) or a number (the value)
@@ -193,7 +229,8 @@ def tune(fn: Callable,  # fn(params[, data]) -> Learner (trained here) or a numb
          seed: int = 0,  # seeds the sampler and each trial
          points: int | dict = 3,  # grid points per range (method='grid')
          timeout: float | None = None,  # stop starting trials after this many seconds
-         heartbeat: int = 10,  # seconds between heartbeats (persistent storages)
+         heartbeat: int = 5,  # seconds between heartbeats (persistent storages); a dead worker's trial is retried after 2x this
+         max_failures: int = 5,  # stop with TuningFailed after this many failed (NaN/inf) trials in a row
         ) -> TuneResult:
     "Search `space` with Optuna for the best `metric` of the learners (or values) `fn` returns; resumable with a storage."
     check_space(space)
@@ -207,16 +244,49 @@ def tune(fn: Callable,  # fn(params[, data]) -> Learner (trained here) or a numb
     if n_trials is None:
         raise bad_value('n_trials', None, "is only optional for method='grid'", 'give the number of trials, e.g. n_trials=20')
     check_positive('n_trials', n_trials, integer=True)
-    sampler, pruner = make_sampler(method, space, seed, n_trials, points), make_pruner(pruner, epochs)
+    check_positive('max_failures', max_failures, integer=True)
+    make_sampler(method, space, seed, n_trials, points)  # checks method before a study is created
+    pruner = make_pruner(pruner, epochs)
     with _quiet_optuna():
-        study = optuna.create_study(storage=make_storage(storage, heartbeat), sampler=sampler, pruner=pruner,
-                                    study_name=study_name, direction=direction, load_if_exists=True)
+        study = optuna.create_study(storage=make_storage(storage, heartbeat), pruner=pruner, study_name=study_name,
+                                    direction=direction, load_if_exists=True)
+        _check_same_study(study, study_name, direction, metric, space)
         if storage is not None: optuna.storages.fail_stale_trials(study)  # trials left running by a dead process
-        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        if len(study.get_trials(deepcopy=False, states=finished)) < n_trials:  # the callback stops every worker at the study's total
-            study.optimize(_objective(fn, space, data, metric, epochs, cv), timeout=timeout,
-                           callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=finished)])
+        study.sampler = make_sampler(method, space, _worker_seed(seed, study, storage), n_trials, points)
+        budget = _Budget(n_trials, max_failures)
+        if len(_finished(study)) < n_trials:  # the callback stops every worker at the study's total
+            study.optimize(_objective(fn, space, data, metric, epochs, cv), timeout=timeout, callbacks=[budget], catch=(_NotFinite,))
+        if storage is not None: optuna.storages.fail_stale_trials(study)
+    if len(budget.failed) >= max_failures: raise _failure(budget.failed, len(budget.failed))
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False)):
+        failed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.FAIL]
+        if failed: raise _failure(failed, len(failed))
     return TuneResult(study, metric)
+
+def _signature(direction: str, metric: str, space: dict) -> dict:
+    return {'direction': direction, 'metric': metric, 'space': repr(sorted(space.items()))}
+
+def _check_same_study(study: optuna.Study, name: str, direction: str, metric: str, space: dict):
+    "Record what a new study searches; refuse to continue a stored study with another direction, metric or space."
+    wanted, saved = _signature(direction, metric, space), study.user_attrs.get('lepton_nb')
+    if saved is None:
+        stored = study.direction.name.lower()
+        if study.get_trials(deepcopy=False) and stored != direction:  # a study made elsewhere: only its direction is known
+            raise bad_value('direction', direction, f'differs from the stored study {name!r}, which is {stored}d',
+                            f'pass a new study_name for this search, or direction={stored!r} to continue it')
+        study.set_user_attr('lepton_nb', wanted)
+        return
+    for key in ('direction', 'metric', 'space'):
+        if saved[key] != wanted[key]:
+            shown = space if key == 'space' else wanted[key]
+            raise bad_value(key, shown, f'differs from the stored study {name!r}, which searched {key} {saved[key]}',
+                            f'pass a new study_name (e.g. study_name={name + "-2"!r}) for this search, or the same {key} to continue it')
+
+def _worker_seed(seed: int, study: optuna.Study, storage) -> int:
+    "`seed` for a new in-memory study; mixed with the trials already stored (a resume) and, for a shared storage, the process id."
+    shared, done = storage is not None and not isinstance(storage, optuna.storages.InMemoryStorage), len(study.trials)
+    if not shared and done == 0: return seed
+    return int(np.random.SeedSequence([seed, done, os.getpid() if shared else 0]).generate_state(1)[0])
 
 # %% ../nbs/10_tune.ipynb #79f60c4a
 @dataclass

@@ -57,4 +57,5 @@ def test_two_workers_share_one_study_without_losing_trials(tmp_path):
     assert all(t.state == COMPLETE for t in trials), [t.state for t in trials]
     assert [t.number for t in trials] == list(range(len(trials)))
     assert sorted(t.params['x'] for t in trials) == sorted(done[0] + done[1])  # every trial run is stored, once
+    assert len({t.params['x'] for t in trials}) == len(trials)  # same default seed, yet no worker replays the other's points
     assert n_trials <= len(trials) <= n_trials + 1  # a worker may start one trial while the other finishes the last

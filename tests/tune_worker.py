@@ -42,7 +42,7 @@ def main():
 
     if args.ready: wait_for_peers(Path(args.ready), args.peers)
     tune(objective, {'x': ('float', 0.0, 1.0)}, method='random', n_trials=args.n_trials, storage=args.storage,
-         study_name='shared', direction='minimize', heartbeat=1, seed=os.getpid())
+         study_name='shared', direction='minimize', heartbeat=1)  # the default seed: each worker still draws its own points
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/07b_keras_callbacks.ipynb #k3000003
 from __future__ import annotations
-import os
+import difflib, os
 
 from ..callbacks import EarlyStopping as _EarlyStopping
 from ..checkpoint import atomic_save
@@ -12,7 +12,7 @@ from ..core import bad_value, check_choice, check_positive
 from ..events import Callback
 
 # %% auto #0
-__all__ = ['KerasCallback', 'EarlyStopping', 'ModelCheckpoint']
+__all__ = ['KerasCallback', 'check_log_name', 'EarlyStopping', 'ModelCheckpoint']
 
 # %% ../../nbs/07b_keras_callbacks.ipynb #0004546e
 class KerasCallback(Callback):
@@ -20,6 +20,14 @@ class KerasCallback(Callback):
     model = None
     history = None
     def set_model(self, model): self.model = model
+
+def check_log_name(monitor: str, learn, cbs):
+    "Refuse, before the first batch, a `monitor` that is not among the Keras logs this fit writes."
+    keys = next((cb.log_keys(learn) for cb in cbs if hasattr(cb, 'log_keys')), None)
+    if keys is not None and monitor not in keys:
+        close = difflib.get_close_matches(monitor, keys, n=1)
+        raise bad_value('monitor', monitor, f'is not among the logs this fit writes {keys}',
+                        (f"use '{close[0]}'" if close else 'monitor one of those') + ' (val_* needs validation data)')
 
 class EarlyStopping(_EarlyStopping, KerasCallback):
     "Keras's EarlyStopping on Keras's logs (monitor='val_loss', 'val_accuracy', ...): lepton_nb's EarlyStopping with Keras's arguments."
@@ -35,17 +43,13 @@ class EarlyStopping(_EarlyStopping, KerasCallback):
         super().__init__(monitor, ('max' if 'acc' in monitor else 'min') if mode == 'auto' else mode,
                          max(patience, 1), abs(min_delta),
                          restore_best_weights)  # Keras: patience 0 stops at the first epoch without improvement
+    def check_fit(self, learn, cbs): check_log_name(self.monitor, learn, cbs)
     def before_fit(self, learn):
         self.best, self.best_epoch, self.wait, self.best_weights, self.stopped_epoch = None, None, 0, None, None  # each fit starts afresh
-    def monitored(self, learn) -> float:
-        logs = self.history.history if self.history is not None else {}
-        if self.monitor not in logs:
-            raise bad_value('monitor', self.monitor, f'is not among the logs {sorted(logs)}',
-                            'monitor one of those (val_* needs validation data)')
-        return logs[self.monitor][-1]
+    def monitored(self, learn) -> float: return self.history.history[self.monitor][-1]
     def after_epoch(self, learn):
         super().after_epoch(learn)
-        if self.stopped_epoch == learn.epoch + 1: self.stopped_epoch = learn.epoch  # Keras counts epochs from 0
+        if self.stopped_epoch is not None: self.stopped_epoch = learn.epoch  # Keras counts a fit's epochs from 0
 
 # %% ../../nbs/07b_keras_callbacks.ipynb #k3000005
 class ModelCheckpoint(KerasCallback):
@@ -62,6 +66,8 @@ class ModelCheckpoint(KerasCallback):
         self.filepath, self.monitor, self.save_best_only, self.save_weights_only = str(filepath), monitor, save_best_only, save_weights_only
         self.mode = ('max' if 'acc' in monitor else 'min') if mode == 'auto' else mode
         self.best, self.saved = None, []
+    def check_fit(self, learn, cbs):
+        if self.save_best_only: check_log_name(self.monitor, learn, cbs)
     def after_epoch(self, learn):
         logs = {k: v[-1] for k, v in self.history.history.items()}
         value = logs.get(self.monitor)

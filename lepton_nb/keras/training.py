@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..core import bad_value, check_choice, check_positive, patch_to
-from ..data import DataBundle, as_tensor
+from ..data import DataBundle, as_tensor, check_finite
 from ..display import in_notebook
 from ..events import Callback
 from ..learner import Learner
@@ -28,6 +28,10 @@ __all__ = ['KERAS_LOSSES', 'LOSS_NAMES', 'Trainer', 'KerasHistory']
 def _unpack(x, y=None):
     "(x, y, augment) from arrays, or from an ImageDataset of `keras.datasets` (which carries its training augmentation)."
     return (x.x, x.y, x.augment) if hasattr(x, 'augment') else (x, y, None)
+
+def _batch_size(batch_size) -> int:
+    "Keras's default of 32 for None; anything else must be a positive integer (0 is refused, not read as the default)."
+    return 32 if batch_size is None else check_positive('batch_size', batch_size, integer=True)
 
 KERAS_LOSSES = {'sparse_categorical_crossentropy': 'cross_entropy', 'categorical_crossentropy': 'cross_entropy',  # one-hot rows become ids
                 'binary_crossentropy': 'bce', 'mse': 'mse', 'mean_squared_error': 'mse', 'mae': 'l1', 'mean_absolute_error': 'l1'}
@@ -110,6 +114,10 @@ class _KerasLog(Callback):
     order = 20  # after the Recorder wrote the epoch (training loss, seconds) and validation filled learn.valid_results
     def __init__(self, history: KerasHistory, metrics: list[Metric], verbose: int, epochs: int):
         self.history, self.metrics, self.verbose, self.epochs, self.bar = history, metrics, verbose, epochs, None
+    def log_keys(self, learn) -> list[str]:
+        "The logs each epoch of this fit writes: loss, the metrics, and val_* of both with validation data."
+        names = ['loss', *[m.name for m in self.metrics]]
+        return names + ([f'val_{k}' for k in names] if learn.data.has('valid') else [])
     def before_fit(self, learn):
         if self.verbose == 1 and in_notebook():  # Keras's progress bar, in a notebook
             from tqdm.auto import tqdm
@@ -178,7 +186,7 @@ def fit(self,
     if self.compiled is None:
         raise KerasError('fit() before compile(). Fix: call model.compile(optimizer=..., loss=..., metrics=[...]) first.')
     check_positive('epochs', epochs, integer=True)
-    bs = check_positive('batch_size', batch_size or 32, integer=True)
+    bs = _batch_size(batch_size)
     if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
         raise bad_value('validation_split', validation_split, 'is outside [0, 1)', 'pass a fraction such as 0.1')
     x, y, augment = _unpack(x, y)
@@ -187,13 +195,20 @@ def fit(self,
     xt = self._inputs(x)
     if self.net is None: self.build()
     yt = self._targets(y, len(xt))
+    if len(xt) == 0: raise bad_value('x', 'empty', 'has no samples', 'pass at least one training sample')
+    check_finite('x', xt)
+    check_finite('y', yt)
     validation = None
     if validation_data is not None:
         xv, yv, _ = _unpack(validation_data) if hasattr(validation_data, 'augment') else (*validation_data[:2], None)
         xv = self._inputs(xv)
         validation = (xv, self._targets(yv, len(xv)))
+        check_finite('validation_data x', xv)
     elif validation_split:
         split_at = int(math.floor(len(xt) * (1 - validation_split)))  # Keras: the LAST samples, before any shuffling
+        if split_at == 0 or split_at == len(xt):
+            raise bad_value('validation_split', validation_split, f'leaves {split_at} training and {len(xt) - split_at} validation samples '
+                            f'of {len(xt)}', 'pass a fraction that keeps samples on both sides, such as 0.1')
         xt, yt, validation = xt[:split_at], yt[:split_at], (xt[split_at:], yt[split_at:])
     data = self._bundle(xt, yt, validation, augment)
     if self.learner is None: self._make_learner(data)
@@ -224,7 +239,7 @@ def evaluate(self,
     if self.net is None: self.build()
     yt = self._targets(y, len(xt))
     if self.learner is None: self._make_learner(DataBundle(xt, yt, name='keras'))
-    results = self.learner.validate((xt, yt), bs=batch_size or 32, preprocess=False)  # the loop's own validation pass
+    results = self.learner.validate((xt, yt), bs=_batch_size(batch_size), preprocess=False)  # the loop's own validation pass
     if return_dict: return results
     values = [results['loss']] + [results[m.name] for m in self.learner.metrics]
     return values if len(values) > 1 else values[0]
@@ -241,6 +256,6 @@ def predict(self,
     if self.net is None: self.build()
     learner = self.learner or Learner(self.net, DataBundle(xt[:1], torch.zeros(1), name='keras'), loss='mse', metrics=[],
                                       progress=False)  # uncompiled: inference only
-    out = learner.get_preds(xt, bs=batch_size or 32, preprocess=False, activation=False).outputs  # logits, through the loop
+    out = learner.get_preds(xt, bs=_batch_size(batch_size), preprocess=False, activation=False).outputs  # logits, through the loop
     if self.net.output_activation is not None: out = self.net.output_activation(out)
     return out.numpy()

@@ -18,7 +18,16 @@ def to_categorical(y,  # integer labels
                    dtype: str = 'float32',  # NumPy dtype of the rows
                   ) -> np.ndarray:
     "One-hot rows for integer labels (Keras's utils.to_categorical)."
-    y = np.asarray(y, dtype=int).reshape(-1)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        raise bad_value('y.shape', y.shape, 'has rows of several values (already one-hot?)', 'pass one integer label per sample, e.g. y.argmax(1)')
+    if y.ndim > 2: raise bad_value('y.shape', y.shape, 'is not one label per sample', 'pass labels shaped (N,) or (N, 1)')
+    if y.dtype.kind == 'f':
+        if not np.isfinite(y).all() or not np.array_equal(y, np.round(y)):
+            raise bad_value('y', y[~(np.isfinite(y) & (y == np.round(y)))][:3].tolist(), 'holds labels that are not whole numbers',
+                            'pass integer class ids 0..K-1 (to_categorical would truncate 1.7 to class 1)')
+    elif y.dtype.kind not in 'iub': raise bad_value('y.dtype', str(y.dtype), 'is not numeric', 'pass integer class ids 0..K-1')
+    y = y.astype(int).reshape(-1)
     if len(y) and y.min() < 0: raise bad_value('y', int(y.min()), 'holds a negative label', 'pass class ids 0..K-1')
     k = num_classes or (int(y.max()) + 1 if len(y) else 0)
     if len(y) and y.max() >= k:
