@@ -4,7 +4,8 @@
 
 # %% ../nbs/08_bench.ipynb #33115200
 from __future__ import annotations
-import contextlib, copy, dataclasses, functools, importlib, importlib.util, io, json, math, os, pickle, statistics, sys, tempfile, time, warnings
+import contextlib, copy, dataclasses, functools, importlib, importlib.util, io, json, math, os, pickle, statistics, sys, tempfile, time
+import warnings
 from typing import Callable, Sequence
 
 import numpy as np

@@ -83,8 +83,9 @@ def _damaged(path: Path, why: str) -> DamagedCheckpoint:
                                            'save it again; a damaged file cannot be repaired')))
 
 def _unsafe(path: Path, what: str) -> UnsafeCheckpoint:
-    return UnsafeCheckpoint(f'Refused to load {path}: it holds objects that could run code when unpickled ({what}). Fix: load only '
-                            'checkpoints written by Learner.save; if you trust this file, use torch.load(path, weights_only=False) yourself.')
+    return UnsafeCheckpoint(f'Refused to load {path}: it holds objects that could run code when unpickled ({what}). Fix: load '
+                            'only checkpoints written by Learner.save; if you trust this file, use torch.load(path, weights_only=False) '
+                            'yourself.')
 
 def _pickle_imports(path: Path) -> str | None:
     "The first global a plain (non-zip) pickle file would import, read without running it; None if it imports nothing or is no pickle."
@@ -186,7 +187,10 @@ def check_weights(model: torch.nn.Module,  # the model the weights are for
         raise bad_value('checkpoint', source, f'does not fit {type(model).__name__}: {"; ".join(problems[:4])}{more}',
                         'build the model with the architecture the checkpoint was saved from; nothing was loaded')
 
-def check_optimizer_state(opt: torch.optim.Optimizer, state: dict, source: str):
+def check_optimizer_state(opt: torch.optim.Optimizer,  # the optimizer the state is for
+                          state: dict,  # an optimizer state_dict, e.g. state['opt'] of a checkpoint
+                          source: str,  # where it comes from, named in the message
+                         ):
     "Raise before anything is loaded if an optimizer `state` has other parameter groups than `opt`."
     saved = [len(g['params']) for g in state.get('param_groups', [])]
     own = [len(g['params']) for g in opt.param_groups]

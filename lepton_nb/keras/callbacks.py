@@ -21,7 +21,10 @@ class KerasCallback(Callback):
     history = None
     def set_model(self, model): self.model = model
 
-def check_log_name(monitor: str, learn, cbs):
+def check_log_name(monitor: str,  # a Keras log name, e.g. 'val_loss'
+                   learn,  # the Learner behind the model
+                   cbs,  # the fit's callbacks (the Keras log among them says which names it writes)
+                  ):
     "Refuse, before the first batch, a `monitor` that is not among the Keras logs this fit writes."
     keys = next((cb.log_keys(learn) for cb in cbs if hasattr(cb, 'log_keys')), None)
     if keys is not None and monitor not in keys:

@@ -20,7 +20,8 @@ def to_categorical(y,  # integer labels
     "One-hot rows for integer labels (Keras's utils.to_categorical)."
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
-        raise bad_value('y.shape', y.shape, 'has rows of several values (already one-hot?)', 'pass one integer label per sample, e.g. y.argmax(1)')
+        raise bad_value('y.shape', y.shape, 'has rows of several values (already one-hot?)',
+                        'pass one integer label per sample, e.g. y.argmax(1)')
     if y.ndim > 2: raise bad_value('y.shape', y.shape, 'is not one label per sample', 'pass labels shaped (N,) or (N, 1)')
     if y.dtype.kind == 'f':
         if not np.isfinite(y).all() or not np.array_equal(y, np.round(y)):
