@@ -111,3 +111,32 @@ def test_temporary_files_of_a_save_killed_with_sigkill_are_removed_by_the_next_s
     atomic_save({'w': torch.zeros(1)}, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['last.pt']
     assert Checkpoint(tmp_path).last == target
+
+
+def test_process_scaling_workers_talk_over_loopback_only():
+    import functools
+    import ipaddress
+    import threading
+
+    import psutil
+
+    from lepton_nb.bench import process_scaling
+    x, y = blobs(n=512)
+    data = DataBundle.from_tensors(x.astype(np.float32), y.astype(np.int64), valid_pct=0.0)
+    seen, done = set(), threading.Event()
+
+    def watch():  # the workers' sockets, sampled while they train
+        me = psutil.Process()
+        while not done.is_set():
+            for child in me.children(recursive=True):
+                try: seen.update(c.laddr.ip for c in child.net_connections(kind='inet') if c.laddr)
+                except psutil.Error: pass
+            time.sleep(0.05)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try: process_scaling(functools.partial(MLP, (4, 256, 256, 3)), data, processes=(2,), bs=64, steps=60, warmup=5)
+    finally:
+        done.set()
+        watcher.join()
+    assert seen, 'no worker socket was seen'
+    assert all(ipaddress.ip_address(ip).is_loopback for ip in seen), seen
