@@ -46,6 +46,16 @@ def test_study_resumes_after_the_process_is_killed(tmp_path):
     assert sum(t.state == COMPLETE for t in after) == 6 and not any(t.state == RUNNING for t in after)
 
 
+def test_with_the_default_heartbeat_a_dead_workers_trial_is_retried_within_seconds(tmp_path):
+    db = tmp_path / 'study.db'
+    assert finish(worker(db, 3, tmp_path / 'a.json', '--kill-on-call', '2', '--heartbeat', '0')) == -signal.SIGKILL
+    killed_at = time.monotonic()
+    time.sleep(max(0.0, 11.0 - (time.monotonic() - killed_at)))  # past the default grace period (2 x 5 s)
+    assert finish(worker(db, 3, tmp_path / 'b.json', '--heartbeat', '0')) == 0
+    states = [t.state for t in load(db).trials]
+    assert states[1] == FAIL and RUNNING not in states and states.count(COMPLETE) == 3, states
+
+
 def test_two_workers_share_one_study_without_losing_trials(tmp_path):
     db, ready, n_trials = tmp_path / 'study.db', tmp_path / 'ready', 30
     outs = [tmp_path / 'w0.json', tmp_path / 'w1.json']

@@ -1,6 +1,6 @@
 """One `tune` worker for tests/test_tune_storage.py: a study in a shared SQLite file, optionally killed mid-trial.
 
-    python tune_worker.py STORAGE N_TRIALS OUT.json [--kill-on-call K] [--ready DIR --peers P]
+    python tune_worker.py STORAGE N_TRIALS OUT.json [--kill-on-call K] [--ready DIR --peers P] [--heartbeat S]
 """
 import argparse
 import json
@@ -27,6 +27,7 @@ def main():
     parser.add_argument('storage'); parser.add_argument('n_trials', type=int); parser.add_argument('out')
     parser.add_argument('--kill-on-call', type=int, default=0); parser.add_argument('--ready', default=None)
     parser.add_argument('--peers', type=int, default=1)
+    parser.add_argument('--heartbeat', type=int, default=1)  # 0: tune's default
     args = parser.parse_args()
     calls = []
 
@@ -42,7 +43,8 @@ def main():
 
     if args.ready: wait_for_peers(Path(args.ready), args.peers)
     tune(objective, {'x': ('float', 0.0, 1.0)}, method='random', n_trials=args.n_trials, storage=args.storage,
-         study_name='shared', direction='minimize', heartbeat=1)  # the default seed: each worker still draws its own points
+         study_name='shared', direction='minimize',
+         **({'heartbeat': args.heartbeat} if args.heartbeat else {}))  # the default seed: each worker still draws its own points
 
 
 if __name__ == '__main__':
