@@ -1,7 +1,7 @@
 """GPU check: the CUDA paths no CPU run exercises, measured on one CUDA device in a few minutes; one JSON object.
 
 Sections (each timed against a baseline in the same run, each independent: one that fails is reported and the rest go on):
-  device         name, compute capability, memory, bf16 support, versions
+  device         the hardware report (CPU, GPUs, measured matmul peaks per dtype), the precision 'auto' picks
   precision      Learner training in fp32, bf16 (autocast) and fp16 (autocast + GradScaler) on a ResNet-ish CNN:
                  samples/s, loss after a short run, the GradScaler's scale, CUDA memory statistics
   channels_last  bf16 with and without channels-last memory order
@@ -29,6 +29,7 @@ from _common import emit, machine_info
 from lepton_nb.bench import ChannelsLast, _pinned_copy, benchmark_training, interleave
 from lepton_nb.core import eval_mode, set_seed
 from lepton_nb.data import DataBundle
+from lepton_nb.hardware import choose_precision, hardware_report
 from lepton_nb.learner import Learner
 from lepton_nb.models import MLP
 
@@ -85,7 +86,10 @@ def _training_speed(variants: dict, data, cfg, model_fn) -> dict:
 
 
 def section_device(device: torch.device, cfg) -> dict:
-    out = {'torch': torch.__version__, 'cuda_runtime': torch.version.cuda, 'device': str(device)}
+    "What the machine is (lepton_nb.hardware, with measured matmul peaks) and the precision 'auto' picks on this device."
+    report = hardware_report(peaks=True)
+    out = {'torch': torch.__version__, 'cuda_runtime': torch.version.cuda, 'device': str(device), 'hardware': report.to_dict(),
+           'auto_precision': dict(zip(('choice', 'reason'), choose_precision(device)))}
     if device.type == 'cuda':
         p = torch.cuda.get_device_properties(device)
         out.update(name=p.name, compute_capability=f'{p.major}.{p.minor}', memory_gib=p.total_memory / 2**30,

@@ -18,7 +18,7 @@ from lepton_nb.core import set_seed
 from lepton_nb.data import load_dataset
 from lepton_nb.learner import Learner
 from lepton_nb.models import CNN, MLP
-from lepton_nb.monitor import matmul_peak
+from lepton_nb.hardware import matmul_peak
 
 MODELS = {'mlp': lambda: MLP((784, 1024, 1024, 10)), 'cnn': lambda: CNN(channels=(32, 64))}
 LR = {'mlp': 1e-3, 'cnn': 3e-3}  # the CNN (batch norm, global pooling) learns faster with a larger step

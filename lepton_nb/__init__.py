@@ -5,16 +5,17 @@ __version__ = "0.1.0"
 
 # %% auto #0
 __all__ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_mode', 'get_device', 'set_seed', 'set_threads',
-           'Augment', 'DataBundle', 'TensorLoader', 'load_dataset', 'CNN', 'MLP', 'LeptonNN', 'build_model', 'summary',
-           'accuracy', 'classification_report', 'confusion_matrix', 'f1_score', 'precision', 'recall', 'EVENTS',
-           'Callback', 'CancelBatchException', 'CancelEpochException', 'CancelFitException', 'atomic_save', 'safe_load',
-           'LivePlot', 'ProgressCallback', 'plot_history', 'History', 'Learner', 'LossSpec', 'Precision', 'Preds',
-           'LOSSES', 'Checkpoint', 'EarlyStopping', 'GradientClip', 'LRScheduler', 'OneCycle', 'Pruning',
-           'LRFindResult', 'BatchSizeResult', 'AnomalyDetector', 'Dashboard', 'PerfMonitor', 'DecisionRule',
-           'cross_validate', 'evaluation_card', 'top_losses']
+           'choose_precision', 'hardware_report', 'supports', 'Augment', 'DataBundle', 'TensorLoader', 'load_dataset',
+           'CNN', 'MLP', 'LeptonNN', 'build_model', 'summary', 'accuracy', 'classification_report', 'confusion_matrix',
+           'f1_score', 'precision', 'recall', 'EVENTS', 'Callback', 'CancelBatchException', 'CancelEpochException',
+           'CancelFitException', 'atomic_save', 'safe_load', 'LivePlot', 'ProgressCallback', 'plot_history', 'History',
+           'Learner', 'LossSpec', 'Precision', 'Preds', 'LOSSES', 'Checkpoint', 'EarlyStopping', 'GradientClip',
+           'LRScheduler', 'OneCycle', 'Pruning', 'LRFindResult', 'BatchSizeResult', 'AnomalyDetector', 'Dashboard',
+           'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card', 'top_losses']
 
 # %% ../nbs/11_api.ipynb #ab100004
 from .core import InvalidArgument, InvalidType, LeptonError, UnknownName, eval_mode, get_device, set_seed, set_threads
+from .hardware import choose_precision, hardware_report, supports
 from .data import Augment, DataBundle, TensorLoader, load_dataset
 from .models import CNN, MLP, LeptonNN, build_model, summary
 from .metrics import accuracy, classification_report, confusion_matrix, f1_score, precision, recall
@@ -26,7 +27,8 @@ from .callbacks import Checkpoint, EarlyStopping, GradientClip, LRScheduler, One
 from .finders import LRFindResult, BatchSizeResult
 from .monitor import AnomalyDetector, Dashboard, PerfMonitor
 from .evaluate import DecisionRule, cross_validate, evaluation_card, top_losses
-_all_ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_mode', 'get_device', 'set_seed', 'set_threads', 'Augment',
+_all_ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_mode', 'get_device', 'set_seed', 'set_threads',
+         'choose_precision', 'hardware_report', 'supports', 'Augment',
          'DataBundle', 'TensorLoader', 'load_dataset', 'CNN', 'MLP', 'LeptonNN', 'build_model', 'summary', 'accuracy',
          'classification_report',
          'confusion_matrix', 'f1_score', 'precision', 'recall', 'EVENTS', 'Callback', 'CancelBatchException', 'CancelEpochException',

@@ -16,7 +16,8 @@ from .core import bad_value, check_choice, check_positive, eval_mode, num_thread
 from .events import Callback
 from .finders import TimeSteps, _quiet_fit, learner_snapshot, restore_snapshot
 from .learner import Learner
-from .monitor import matmul_peak, rss_mib, training_flops
+from .hardware import hardware_report, matmul_peak, supports
+from .monitor import rss_mib, training_flops
 
 # %% auto #0
 __all__ = ['ONNX_EXTRA', 'INFERENCE_VARIANTS', 'TRAINING_VARIANTS', 'MNIST_MEAN', 'MNIST_STD', 'DEFAULT_PRICES', 'percentiles',
@@ -24,8 +25,8 @@ __all__ = ['ONNX_EXTRA', 'INFERENCE_VARIANTS', 'TRAINING_VARIANTS', 'MNIST_MEAN'
            'onnx_runtime_available', 'OnnxRuntimeModel', 'compare_inference', 'ChannelsLast', 'compare_accelerations',
            'torchvision_mnist_loader', 'compare_data_paths', 'amdahl_serial_fraction', 'thread_scaling',
            'process_scaling', 'top_ops', 'scaling_curve', 'epoch_seconds', 'plot_scaling', 'cost_estimate',
-           'pareto_front', 'recommend', 'plot_pareto', 'classic_recipe', 'lepton_recipe_time_to', 'run_suite',
-           'plot_suite', 'main']
+           'pareto_front', 'recommend', 'fastest_by_batch', 'plot_pareto', 'classic_recipe', 'lepton_recipe_time_to',
+           'run_suite', 'plot_suite', 'main']
 
 # %% ../nbs/08_bench.ipynb #467d2b8f
 def percentiles(samples: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
@@ -194,6 +195,7 @@ def compare_inference(model: nn.Module,  # the fp32 model (copied, never changed
         xs = x.contiguous(memory_format=torch.channels_last) if v == 'channels_last' and x.ndim == 4 else x
         out[v]['accuracy'] = _accuracy(m, xs, y, torch.bfloat16 if v == 'bf16' else None)
         out[v]['size_bytes'] = m.size_bytes if isinstance(m, OnnxRuntimeModel) else model_size_bytes(m)
+        out[v]['emulated'] = v == 'bf16' and not supports('bf16')  # bf16 without AVX-512 BF16 or AMX: every product emulated
     return out
 
 # %% ../nbs/08_bench.ipynb #7f09cfac
@@ -210,6 +212,8 @@ def _variant_learner(name: str, model_fn: Callable[[], nn.Module], data, bs: int
     torch.manual_seed(0)
     return Learner(model_fn(), data, bs=bs, progress=False, precision='bf16' if 'bf16' in name else 'fp32',
                    compile=name == 'compile', cbs=[ChannelsLast()] if 'channels_last' in name else [])
+
+def _device_of(model: nn.Module) -> torch.device: return next(model.parameters()).device
 
 def compare_accelerations(model_fn: Callable[[], nn.Module],  # builds a fresh model for each variant
                           data,  # a DataBundle to train and evaluate on
@@ -234,8 +238,10 @@ def compare_accelerations(model_fn: Callable[[], nn.Module],  # builds a fresh m
     for v in variants:
         table[v]['speedup'] = table[v]['samples_per_s'] / table['fp32']['samples_per_s']
         table[v]['accuracy_delta'] = 100 * (table[v]['accuracy'] - table['fp32']['accuracy'])
+        table[v]['emulated'] = 'bf16' in v and not supports('bf16', _device_of(fp32_model))
     x, y = data.split('test')
-    return {'training': table, 'inference': compare_inference(fp32_model, x, y, inference_variants, repeats=max(5, 3 * repeats))}
+    return {'training': table, 'inference': compare_inference(fp32_model, x, y, inference_variants, repeats=max(5, 3 * repeats)),
+            'hardware': hardware_report().to_dict()}
 
 # %% ../nbs/08_bench.ipynb #f8d398b5
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the classic pipeline's constants (full MNIST's pixel mean and std)
@@ -480,6 +486,14 @@ def recommend(points: dict[str, dict],  # name -> {accuracy, latency_ms, cost}
                         'relax a target or add a variant')
     return min(ok, key=lambda n: (ok[n]['cost'], ok[n]['latency_ms']))
 
+def fastest_by_batch(inference: dict,  # a compare_inference result (its 'fp32' entry is the baseline)
+                     max_acc_drop: float = 0.5,  # accuracy points a variant may lose against fp32
+                    ) -> dict:
+    "Per batch size, the variant with the lowest measured latency among those within `max_acc_drop` of fp32; never slower than fp32."
+    fp32 = inference['fp32']
+    ok = [v for v, r in inference.items() if 100 * (fp32['accuracy'] - r['accuracy']) <= max_acc_drop]
+    return {bs: min(ok, key=lambda v: (inference[v]['latency_ms'][bs], v != 'fp32')) for bs in fp32['latency_ms']}
+
 # %% ../nbs/08_bench.ipynb #4efafe0b
 def plot_pareto(points: dict[str, dict], ax=None):
     "Accuracy vs cost of each variant (marker size ~ latency); the Pareto front joined and labelled; return the Axes."
@@ -532,6 +546,26 @@ def lepton_recipe_time_to(data,  # a DataBundle of MNIST-shaped images
     return learn.history.time_to('accuracy', target), learn.history['accuracy'][-1]
 
 # %% ../nbs/08_bench.ipynb #ab86ef34
+def _target(values: dict, key: str, op: str, bound: float, applies_to: str = 'every machine', applies: bool = True) -> dict:
+    "A suite target with the hardware it applies to and its status: 'pass', 'fail', 'n/a on this machine' or 'not measured'."
+    value = values[key]
+    met = None if value is None else (value >= bound if op == '>=' else value <= bound)
+    status = 'n/a on this machine' if not applies else 'not measured' if met is None else 'pass' if met else 'fail'
+    return {'target': f'{op} {bound:g}', 'applies_to': applies_to, 'status': status}
+
+def _bf16_note(speedup: float, native: bool, report) -> str:
+    if native: return f'bf16 is native here: training ran {speedup:.2f}x fp32'
+    return (f'bf16 is emulated on this CPU ({report.cpu_capability}, no AVX-512 BF16 or AMX): training ran {speedup:.3g}x fp32 '
+            f'({1 / speedup:.0f}x slower). Stay in fp32 here (precision="auto" does)')
+
+def _int8_note(speedup_by_batch: dict, native: bool) -> str:
+    worst = min(speedup_by_batch, key=speedup_by_batch.get)
+    why = [] if native else ['this CPU has no VNNI (no int8 dot-product instructions)']
+    if worst == max(speedup_by_batch) and len(speedup_by_batch) > 1:
+        why.append(f'at batch {worst} the products are large enough for the fp32 GEMM kernels to run near their peak')
+    gains = ', '.join(f'batch {b}: {s:.2f}x' for b, s in speedup_by_batch.items())
+    return f'int8 latency speed-up by batch ({gains}); least at batch {worst}' + (f": {'; '.join(why)}" if why else '')
+
 def run_suite(task: str = 'mlp', quick: bool = False) -> dict:
     "Measure int8 latency, bf16 training, GEMM peak share and time-to-accuracy on the MNIST sample; one dict."
     from lepton_nb.data import load_dataset
@@ -556,15 +590,27 @@ def run_suite(task: str = 'mlp', quick: bool = False) -> dict:
     ours_s, ours_acc = lepton_recipe_time_to(data, classic_acc, max_epochs=3 if quick else 15)
     processes = None if quick else process_scaling(wide_fn, data, processes=(1, 2), bs=256, steps=12, warmup=3)
     threads = None if quick else thread_scaling(lambda: wide_steps(8, warmup=2), threads=(1, 2))
-    return {'task': task, 'quick': quick,
-            'int8_latency_speedup': min(inf['int8']['speedup'].values()),
-            'int8_acc_drop': 100 * (inf['fp32']['accuracy'] - inf['int8']['accuracy']),
+    report, bf16_native, int8_native = hardware_report(peaks=True), supports('bf16'), supports('int8')
+    values = {'int8_latency_speedup': min(inf['int8']['speedup'].values()),
+              'int8_acc_drop': 100 * (inf['fp32']['accuracy'] - inf['int8']['accuracy']),
+              'bf16_train_speedup': per_s['bf16'] / per_s['fp32'],
+              'gemm_peak_share': statistics.median(r['peak_share'] for r in mlp_fp32),
+              'time_to_accuracy_speedup': classic_s / ours_s if ours_s else None}
+    targets = {'int8_latency_speedup': _target(values, 'int8_latency_speedup', '>=', 1.5, 'CPUs with int8 dot products (VNNI)',
+                                               int8_native),
+               'int8_acc_drop': _target(values, 'int8_acc_drop', '<=', 0.5),
+               'bf16_train_speedup': _target(values, 'bf16_train_speedup', '>=', 1.4, 'CPUs with native bf16 (AVX-512 BF16 or AMX)',
+                                             bf16_native),
+               'time_to_accuracy_speedup': _target(values, 'time_to_accuracy_speedup', '>=', 10),
+               'gemm_peak_share': _target(values, 'gemm_peak_share', '>=', 0.4)}
+    return {'task': task, 'quick': quick, **values,
             'onnx_latency_speedup': min(inf['onnx']['speedup'].values()) if 'onnx' in inf else None,  # None: extra not installed
-            'bf16_train_speedup': per_s['bf16'] / per_s['fp32'],
-            'gemm_peak_share': statistics.median(r['peak_share'] for r in mlp_fp32),
-            'time_to_accuracy_speedup': classic_s / ours_s if ours_s else None,
-            'targets': {'int8_latency_speedup': '>= 1.5', 'int8_acc_drop': '<= 0.5', 'bf16_train_speedup': '>= 1.4',
-                        'time_to_accuracy_speedup': '>= 10', 'gemm_peak_share': '>= 0.4'},
+            'bf16_native': bf16_native, 'int8_native': int8_native, 'bf16_emulated': not bf16_native,
+            'int8_latency_speedup_by_batch': inf['int8']['speedup'], 'fastest_inference_by_batch': fastest_by_batch(inf),
+            'max_peak_share': max(r['peak_share'] for rs in runs.values() for r in rs),
+            'notes': {'bf16': _bf16_note(values['bf16_train_speedup'], bf16_native, report),
+                      'int8': _int8_note(inf['int8']['speedup'], int8_native)},
+            'targets': targets, 'hardware': report.to_dict(),
             'raw': {'inference': inf, 'training': runs, 'classic_recipe': {'seconds': classic_s, 'valid_accuracy': classic_acc},
                     'lepton_recipe': {'seconds_to_target': ours_s, 'final_valid_accuracy': ours_acc},
                     'data_path': compare_data_paths(data, bs=64, repeats=1 if quick else 3),

@@ -20,6 +20,7 @@ from .metrics import METRIC_NAMES, Accuracy, BinaryAccuracy, Metric, get_metric
 from . import checkpoint
 from .checkpoint import (atomic_save, callback_keys, check_optimizer_state, check_weights, restore_training_state, safe_load,
                                   set_rng_states)
+from .hardware import choose_precision, emulated_precision_warning
 from .events import (CONTROL_EXCEPTIONS, EVENTS, Callback, CancelBatchException, CancelEpochException,
                               CancelFitException, check_callback_methods, note_callback)
 from .progress import ProgressCallback
@@ -205,11 +206,16 @@ PRECISIONS = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float
 
 class Precision:
     "How a learner runs its numbers: the autocast context, the backward pass and the optimizer step (GradScaler for fp16)."
-    def __init__(self, name: str = 'fp32',  # 'fp32', 'bf16' (autocast, CPU and CUDA) or 'fp16' (autocast + GradScaler, CUDA)
+    def __init__(self, name: str = 'fp32',  # 'fp32', 'bf16' (autocast), 'fp16' (autocast + GradScaler, CUDA) or 'auto'
                  device: str | torch.device = 'cpu'):
-        self.name, self.device = check_choice('precision', name, PRECISIONS), torch.device(device)
-        if self.name == 'fp16' and self.device.type != 'cuda':
-            raise bad_value('precision', name, f'needs a CUDA device (this learner runs on {self.device})', "use precision='bf16' on CPU")
+        self.device = torch.device(device)
+        check_choice('precision', name, (*PRECISIONS, 'auto'))
+        if name == 'fp16' and self.device.type != 'cuda':
+            raise bad_value('precision', name, f'needs a CUDA device (this learner runs on {self.device})',
+                            "use precision='auto' (what is native here) or precision='bf16' / 'fp32' on CPU")
+        # 'auto': the fastest precision native on this device (hardware.choose_precision), and why
+        self.name, self.reason = choose_precision(self.device) if name == 'auto' else (name, f"precision='{name}' was asked for")
+        emulated_precision_warning(self.name, self.device)  # bf16 asked for on a CPU that emulates it: said once
         self.dtype = PRECISIONS[self.name]
         self.scaler = torch.amp.GradScaler('cuda') if self.name == 'fp16' else None
         self._fp32 = nullcontext()  # reusable: no object per batch for the common case
@@ -245,7 +251,7 @@ class Learner:
                  bs: int = 64,  # batch size
                  device: str | torch.device | None = None,  # None: get_device()
                  progress: bool | str = True,  # False, or a ProgressCallback mode: 'notebook', 'terminal', 'lines'
-                 precision: str = 'fp32',  # 'fp32', 'bf16' (autocast, CPU and CUDA) or 'fp16' (autocast + GradScaler, CUDA)
+                 precision: str = 'fp32',  # 'fp32', 'bf16' (autocast), 'fp16' (+ GradScaler, CUDA), 'auto': what is native here
                  compile: bool | str = False,  # torch.compile the model (True or a backend name); falls back with a warning
                 ):
         if not isinstance(model, nn.Module): raise InvalidType(f'model has type {type(model).__name__}. Fix: pass a torch.nn.Module.')
@@ -272,6 +278,11 @@ class Learner:
         self.add_cbs([Recorder()] + ([ProgressCallback(None if progress is True else progress)] if progress else []) + list(cbs))
 
 # %% ../nbs/05_learner.ipynb #a1b2c009
+@patch_to(Learner, as_prop=True)
+def precision_reason(self) -> str:
+    "Why the learner runs in its precision: the rule of precision='auto' on this machine, or that it was asked for."
+    return self.amp.reason
+
 @patch_to(Learner)
 def config(self) -> dict:
     "The learner's settings as plain data (what checkpoints record)."

@@ -15,31 +15,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from .core import check_choice, check_positive, patch_to
 from .display import show_image, svg_panels
 from .events import Callback, CancelBatchException, CancelFitException
+from .hardware import matmul_peak
 
 # %% auto #0
-__all__ = ['ACTIONS', 'matmul_peak', 'training_flops', 'rss_mib', 'PerfMonitor', 'robust_z', 'first_nonfinite_module', 'Anomaly',
+__all__ = ['ACTIONS', 'training_flops', 'rss_mib', 'PerfMonitor', 'robust_z', 'first_nonfinite_module', 'Anomaly',
            'AnomalyDetector', 'Dashboard']
-
-# %% ../nbs/06b_monitor.ipynb #7039c3c4
-_PEAKS: dict = {}
-
-def matmul_peak(dtype: torch.dtype = torch.float32,  # float32, bfloat16 or float16
-                device: str | torch.device = 'cpu',  # 'cpu', 'cuda', ...
-                n: int = 1024,  # matrix size
-                repeats: int = 8,  # timed products
-               ) -> float:
-    "Measured GFLOP/s of an n x n matrix product on `device` in `dtype` (cached per process)."
-    key = (str(device), dtype, n)
-    if key not in _PEAKS:
-        a, b = torch.randn(n, n, device=device).to(dtype), torch.randn(n, n, device=device).to(dtype)
-        sync = torch.cuda.synchronize if torch.device(device).type == 'cuda' else (lambda: None)
-        for _ in range(2): a @ b
-        sync()
-        start = time.perf_counter()
-        for _ in range(repeats): a @ b
-        sync()
-        _PEAKS[key] = 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
-    return _PEAKS[key]
 
 # %% ../nbs/06b_monitor.ipynb #57e72498
 def training_flops(model: nn.Module,  # the model (a copy is measured)

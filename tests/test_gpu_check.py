@@ -23,6 +23,7 @@ def test_dry_run_runs_every_cpu_section_and_skips_the_cuda_ones(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result['dry_run'] and result['failed_sections'] == []
+    assert result['device']['hardware']['peaks_gflops']['cpu/float32'] > 0 and result['device']['auto_precision']['choice'] in ('bf16', 'fp32')
     assert 'needs a CUDA device' in result['data_path']['skipped']
     assert 'needs a CUDA device' in result['precision']['fp16']
     assert set(result['precision']) >= {'fp32', 'bf16'} and result['precision']['fp32']['speedup_vs_fp32'] == 1.0
