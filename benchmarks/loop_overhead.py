@@ -23,7 +23,7 @@ from lepton_nb.core import set_seed
 from lepton_nb.data import ASSETS, DataBundle, write_mnist_idx
 from lepton_nb.learner import Learner
 from lepton_nb.progress import ProgressCallback
-from lepton_nb.monitor import AnomalyDetector, Dashboard, PerfMonitor
+from lepton_nb.monitor import AnomalyDetector, Dashboard, PerfMonitor, ResourceMonitor
 from lepton_nb.models import LeptonNN
 
 N, BS, LR, LR_MAX, PCT_START = 8000, 256, 1e-3, 3e-3, 0.25
@@ -72,7 +72,7 @@ def handwritten(data: DataBundle, epochs: int, hidden=(100, 100)) -> float:
 def learner(data: DataBundle, epochs: int, mode: str, hidden=(100, 100), monitored: bool = False) -> float:
     "Learner.fit_one_cycle with the default callbacks (+ monitoring); progress in `mode` to stderr. Returns final valid accuracy."
     set_seed(0)
-    extra = [PerfMonitor(), AnomalyDetector(), Dashboard()] if monitored else []
+    extra = [PerfMonitor(), AnomalyDetector(), Dashboard(), ResourceMonitor()] if monitored else []
     learn = Learner(LeptonNN(n_hidden=hidden), data, opt='adamw', lr=LR, bs=BS, metrics=['accuracy'], progress=False,
                     cbs=[ProgressCallback(mode=mode, file=sys.stderr)] + extra)
     learn.fit_one_cycle(epochs, lr_max=LR_MAX, pct_start=PCT_START)

@@ -11,7 +11,7 @@ __all__ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval
            'CancelFitException', 'atomic_save', 'safe_load', 'LivePlot', 'ProgressCallback', 'plot_history', 'History',
            'Learner', 'LossSpec', 'Precision', 'Preds', 'LOSSES', 'Checkpoint', 'EarlyStopping', 'GradientClip',
            'LRScheduler', 'OneCycle', 'Pruning', 'LRFindResult', 'BatchSizeResult', 'AnomalyDetector', 'Dashboard',
-           'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card', 'top_losses']
+           'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card', 'ResourcePlan', 'top_losses']
 
 # %% ../nbs/11_api.ipynb #ab100004
 from .core import InvalidArgument, InvalidType, LeptonError, UnknownName, eval_mode, get_device, set_seed, set_threads
@@ -27,6 +27,7 @@ from .callbacks import Checkpoint, EarlyStopping, GradientClip, LRScheduler, One
 from .finders import LRFindResult, BatchSizeResult
 from .monitor import AnomalyDetector, Dashboard, PerfMonitor
 from .evaluate import DecisionRule, cross_validate, evaluation_card, top_losses
+from .bench import ResourcePlan  # and Learner.tune_resources (bench's other names are imported by name)
 _all_ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_mode', 'get_device', 'set_seed', 'set_threads',
          'choose_precision', 'hardware_report', 'supports', 'Augment',
          'DataBundle', 'TensorLoader', 'load_dataset', 'CNN', 'MLP', 'LeptonNN', 'build_model', 'summary', 'accuracy',
@@ -35,5 +36,5 @@ _all_ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_m
          'CancelFitException', 'atomic_save', 'safe_load', 'LivePlot', 'ProgressCallback', 'plot_history', 'History', 'Learner', 'LossSpec',
          'Precision', 'Preds', 'LOSSES', 'Checkpoint', 'EarlyStopping', 'GradientClip', 'LRScheduler', 'OneCycle', 'Pruning',
          'LRFindResult',
-         'BatchSizeResult', 'AnomalyDetector', 'Dashboard', 'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card',
+         'BatchSizeResult', 'AnomalyDetector', 'Dashboard', 'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card', 'ResourcePlan',
          'top_losses']

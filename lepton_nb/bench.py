@@ -6,17 +6,18 @@
 from __future__ import annotations
 import contextlib, copy, dataclasses, functools, importlib, importlib.util, io, json, math, os, pickle, statistics, sys, tempfile, time
 import warnings
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from .core import bad_value, check_choice, check_positive, eval_mode, num_threads, require
+from .core import bad_value, check_choice, check_positive, eval_mode, num_threads, patch_to, require, set_threads
 from .events import Callback
-from .finders import TimeSteps, _quiet_fit, learner_snapshot, restore_snapshot
-from .learner import Learner
-from .hardware import hardware_report, matmul_peak, supports
+from .finders import TimeSteps, _quiet_fit, learner_snapshot, lr_for_batch_size, restore_snapshot
+from .learner import Learner, Precision
+from .hardware import choose_precision, hardware_report, matmul_peak, suggest_threads, supports
 from .monitor import rss_mib, training_flops
 
 # %% auto #0
@@ -25,8 +26,8 @@ __all__ = ['ONNX_EXTRA', 'INFERENCE_VARIANTS', 'TRAINING_VARIANTS', 'MNIST_MEAN'
            'onnx_runtime_available', 'OnnxRuntimeModel', 'compare_inference', 'ChannelsLast', 'compare_accelerations',
            'torchvision_mnist_loader', 'compare_data_paths', 'amdahl_serial_fraction', 'thread_scaling',
            'process_scaling', 'top_ops', 'scaling_curve', 'epoch_seconds', 'plot_scaling', 'cost_estimate',
-           'pareto_front', 'recommend', 'fastest_by_batch', 'plot_pareto', 'classic_recipe', 'lepton_recipe_time_to',
-           'run_suite', 'plot_suite', 'main']
+           'pareto_front', 'recommend', 'fastest_by_batch', 'plot_pareto', 'ResourcePlan', 'classic_recipe',
+           'lepton_recipe_time_to', 'run_suite', 'plot_suite', 'main']
 
 # %% ../nbs/08_bench.ipynb #467d2b8f
 def percentiles(samples: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
@@ -510,6 +511,138 @@ def plot_pareto(points: dict[str, dict], ax=None):
     ax.set(xlabel='cost', ylabel='accuracy', title='accuracy vs cost (marker size: latency)')
     ax.legend()
     return ax
+
+# %% ../nbs/08_bench.ipynb #96cf6cf4
+@dataclass
+class ResourcePlan:
+    "What tune_resources measured and chose: per-setting rows, the choices, the combined speed-up and the accuracy check."
+    before: dict  # the settings it started from
+    choices: dict  # the settings chosen
+    rows: list = dataclasses.field(default_factory=list)  # every candidate: setting, value, samples_per_s, speedup over the current
+    speedup: float = 1.0  # samples/s with the choices over samples/s with the settings before (median of interleaved rounds)
+    accuracy: dict = dataclasses.field(default_factory=dict)  # one epoch each from the same weights: before, after, drop (points)
+    notes: list = dataclasses.field(default_factory=list)  # what was skipped or reverted, and why
+    def _repr_markdown_(self) -> str:
+        lines = ['| setting | value | samples/s | × current |', '| --- | --- | --- | --- |']
+        lines += [f"| {r['setting']} | {r['value']} | {r['samples_per_s']:,.0f} | {r['speedup']:.2f} |" for r in self.rows]
+        changed = {k: (self.before[k], v) for k, v in self.choices.items() if self.before[k] != v}
+        summary = ', '.join(f'{k} {a} → {b}' for k, (a, b) in changed.items()) or 'nothing changed'
+        return '\n'.join(lines + ['', f'**{summary}**: {self.speedup:.2f}× the samples/s before'] + [f'- {n}' for n in self.notes])
+
+def _current_settings(learn: Learner) -> dict:
+    return {'threads': torch.get_num_threads(), 'bs': learn.bs, 'precision': learn.precision,
+            'channels_last': any(isinstance(cb, ChannelsLast) for cb in learn.cbs), 'data_on_device': _data_on_device(learn)}
+
+def _data_on_device(learn: Learner) -> bool: return learn.data.x_train.device == learn.device
+
+@contextlib.contextmanager
+def _with_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rule: str):
+    "The learner with settings `s` for the block (batch size with its scaled lr, precision, layout, data placement, threads)."
+    saved = (learn.bs, learn.lr, learn.amp, learn.precision, learn.data, [dict(g) for g in learn.opt.param_groups])
+    extra = [ChannelsLast()] if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs) else []
+    learn.bs, learn.lr = s['bs'], lr_for_batch_size(base_lr, base_bs, s['bs'], lr_rule)
+    for group in learn.opt.param_groups: group['lr'] = learn.lr
+    learn.amp = Precision(s['precision'], learn.device)
+    learn.precision = learn.amp.name
+    if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
+    learn.add_cbs(extra)
+    try:
+        with num_threads(s['threads']): yield learn
+    finally:
+        learn.remove_cbs(extra)
+        if extra: learn.model.to(memory_format=torch.contiguous_format)
+        learn.bs, learn.lr, learn.amp, learn.precision, learn.data, groups = saved
+        for group, old in zip(learn.opt.param_groups, groups): group.update({k: v for k, v in old.items() if k != 'params'})
+
+def _moved(data, device: torch.device):
+    "A copy of the DataBundle with every tensor on `device` (the batches then need no host-to-device copy)."
+    return dataclasses.replace(data, **{f.name: getattr(data, f.name).to(device) for f in dataclasses.fields(data)
+                                        if isinstance(getattr(data, f.name), torch.Tensor)})
+
+# %% ../nbs/08_bench.ipynb #da4a00b6
+def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, channels_last: bool) -> list:
+    n_train = len(learn.data.split('train')[0])
+    if setting == 'threads':
+        return sorted(set(threads or range(1, (os.cpu_count() or 1) + 1)) | {suggest_threads()[0]})
+    if setting == 'bs':
+        return sorted(b for b in set(batch_sizes or [cur['bs'] * 2 ** k for k in range(-2, 4)]) if 8 <= b <= max(8, n_train // 8))
+    if setting == 'precision':
+        return sorted({'fp32', choose_precision(learn.device)[0]} - ({'fp16'} if learn.device.type != 'cuda' else set()))
+    if setting == 'channels_last':
+        convolutional = any(isinstance(m, nn.Conv2d) for m in learn.model.modules())
+        return [False, True] if channels_last and convolutional and learn.data.x_train.ndim == 4 else [cur['channels_last']]
+    return [False, True] if learn.device.type == 'cuda' else [cur['data_on_device']]
+
+@patch_to(Learner)
+def tune_resources(self,
+                   threads: Sequence[int] | None = None,  # candidate intra-op thread counts; None: 1 .. the cores
+                   batch_sizes: Sequence[int] | None = None,  # candidate batch sizes; None: the current one x 1/4 .. 8
+                   channels_last: bool = True,  # try channels-last for 4-D inputs
+                   steps: int = 8,  # timed training steps per candidate and round
+                   repeats: int = 3,  # interleaved rounds per comparison
+                   min_gain: float = 0.05,  # a candidate must beat the current setting by this fraction to replace it
+                   max_acc_drop: float = 1.0,  # accuracy points the one-epoch check may lose before bs/precision changes are dropped
+                   lr_rule: str = 'sqrt',  # how the lr follows the batch size: 'linear', 'sqrt' or 'none'
+                   apply: bool = True,  # apply the choices to the learner (threads: for the whole process)
+                  ) -> ResourcePlan:
+    "Measure threads, batch size, precision and data path one at a time; choose the fastest that keep accuracy; report and apply."
+    check_positive('steps', steps, integer=True)
+    check_positive('repeats', repeats, integer=True)
+    check_choice('lr_rule', lr_rule, ('linear', 'sqrt', 'none'))
+    base_bs, base_lr = self.bs, self.lr
+    before = _current_settings(self)
+    plan, cur = ResourcePlan(before=before, choices=dict(before)), dict(before)
+    def rate(s):
+        with _with_settings(self, s, base_bs, base_lr, lr_rule): return benchmark_training(self, steps=steps, warmup=2)['samples_per_s']
+    score_before = _one_epoch_score(self, before, base_bs, base_lr, lr_rule)
+    for setting in ('threads', 'bs', 'precision', 'channels_last', 'data_on_device'):
+        options = _candidates(self, cur, setting, threads, batch_sizes, channels_last)
+        if len(options) < 2: continue
+        runs = interleave({str(v): (lambda v=v: rate({**cur, setting: v})) for v in options}, repeats=repeats, warmup=0)
+        speed = {v: statistics.median(runs[str(v)]) for v in options}
+        for v in options: plan.rows.append({'setting': setting, 'value': v, 'samples_per_s': speed[v], 'speedup': speed[v] / speed[cur[setting]]})
+        for v in sorted(options, key=speed.get, reverse=True):  # the fastest first, down to the first that keeps accuracy
+            if v == cur[setting] or speed[v] < (1 + min_gain) * speed[cur[setting]]: break
+            if setting in ('bs', 'precision'):  # the settings that change the numbers: one epoch from the same weights
+                drop = score_before - _one_epoch_score(self, {**cur, setting: v}, base_bs, base_lr, lr_rule)
+                if drop > max_acc_drop:
+                    plan.notes.append(f'{setting}={v} ran {speed[v] / speed[cur[setting]]:.2f}x faster but lost {drop:.1f} points in the '
+                                      f'one-epoch check (> max_acc_drop={max_acc_drop})')
+                    continue
+            cur[setting] = v
+            break
+    if not supports('bf16', self.device): plan.notes.append(f'bf16 not tried: emulated on this {self.device.type} (hardware.supports)')
+    score_after = score_before if cur == before else _one_epoch_score(self, cur, base_bs, base_lr, lr_rule)
+    plan.accuracy = {'before': score_before, 'after': score_after, 'drop': score_before - score_after}
+    final = interleave({'before': lambda: rate(before), 'after': lambda: rate(cur)}, repeats=repeats, warmup=0)
+    plan.speedup = statistics.median(a / b for a, b in zip(final['after'], final['before']))
+    if plan.speedup < 1:
+        plan.notes.append(f'the combined choice measured {plan.speedup:.2f}x the settings before: kept the settings before')
+        cur, plan.speedup = dict(before), 1.0
+    plan.choices = cur
+    if apply: _apply_settings(self, cur, base_bs, base_lr, lr_rule)
+    return plan
+
+# %% ../nbs/08_bench.ipynb #c1496da9
+def _one_epoch_score(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rule: str) -> float:
+    "Validation accuracy in points (or minus the loss) after one epoch with settings `s`; the learner is restored."
+    snap = learner_snapshot(learn)
+    try:
+        with _with_settings(learn, s, base_bs, base_lr, lr_rule):
+            _quiet_fit(learn, 1, [])
+            rec = learn.history[-1]
+            return 100 * rec['accuracy'] if 'accuracy' in rec else -rec.get('valid_loss', rec['train_loss'])
+    finally: restore_snapshot(learn, snap)
+
+def _apply_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rule: str):
+    set_threads(s['threads'])
+    learn.bs, learn.lr = s['bs'], lr_for_batch_size(base_lr, base_bs, s['bs'], lr_rule)
+    for group in learn.opt.param_groups: group['lr'] = learn.lr
+    learn._initial_hypers = [{k: v for k, v in g.items() if k != 'params'} for g in learn.opt.param_groups]
+    learn.amp = Precision(s['precision'], learn.device)
+    learn.precision = learn.amp.name
+    if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs): learn.add_cbs([ChannelsLast()])
+    if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
 
 # %% ../nbs/08_bench.ipynb #15678f9b
 def classic_recipe(data,  # a DataBundle of MNIST-shaped images

@@ -16,7 +16,7 @@ from .core import check_choice
 # %% auto #0
 __all__ = ['CPU_FEATURES', 'QUESTIONS', 'cpu_features', 'cpu_model', 'cuda_device_info', 'accelerators', 'matmul_peak',
            'HardwareReport', 'load_average', 'measure_peaks', 'hardware_report', 'use_report', 'supports',
-           'choose_precision', 'emulated_precision_warning']
+           'choose_precision', 'emulated_precision_warning', 'suggest_threads']
 
 # %% ../nbs/00a_hardware.ipynb #6a2c71dc
 CPU_FEATURES = ('avx2', 'avx512', 'avx512_bf16', 'amx', 'vnni')  # what decides whether bf16 and int8 are native on a CPU
@@ -267,3 +267,18 @@ def emulated_precision_warning(precision: str,  # the precision asked for
         _WARNED.add(text)
         warnings.warn(text, stacklevel=3)
     return text
+
+# %% ../nbs/00a_hardware.ipynb #129e893c
+def suggest_threads(busy_elsewhere: float | None = None,  # cores other processes keep busy; None: the load average minus our threads
+                    cores: int | None = None,  # None: os.cpu_count()
+                   ) -> tuple[int, str]:
+    "Intra-op threads that fit the free cores, and why: (threads, reason)."
+    cores = cores or os.cpu_count() or 1
+    if busy_elsewhere is None:
+        load = load_average()
+        if load is None: return cores, f'the load is unknown here: use all {cores} cores'
+        busy_elsewhere = max(0.0, load - torch.get_num_threads())  # the load average counts our own running threads too
+    free = max(1, min(cores, round(cores - busy_elsewhere)))
+    if free == cores: return cores, f'the {cores} cores are free: use them all'
+    return free, (f'other processes keep {busy_elsewhere:.1f} of the {cores} cores busy: {free} thread{"s fit" if free > 1 else " fits"} '
+                  'the free cores; more would oversubscribe them and every step would wait for the slowest thread')

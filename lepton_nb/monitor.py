@@ -15,11 +15,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from .core import check_choice, check_positive, patch_to
 from .display import show_image, svg_panels
 from .events import Callback, CancelBatchException, CancelFitException
-from .hardware import matmul_peak
+from .hardware import load_average, matmul_peak, suggest_threads
 
 # %% auto #0
-__all__ = ['ACTIONS', 'training_flops', 'rss_mib', 'PerfMonitor', 'robust_z', 'first_nonfinite_module', 'Anomaly',
-           'AnomalyDetector', 'Dashboard']
+__all__ = ['ACTIONS', 'training_flops', 'rss_mib', 'PerfMonitor', 'ResourceSampler', 'ResourceMonitor', 'robust_z',
+           'first_nonfinite_module', 'Anomaly', 'AnomalyDetector', 'Dashboard']
 
 # %% ../nbs/06b_monitor.ipynb #57e72498
 def training_flops(model: nn.Module,  # the model (a copy is measured)
@@ -77,6 +77,83 @@ class PerfMonitor(Callback):
                        'gflops': self.flops_per_sample * throughput / 1e9})
         if self.peak_gflops: record['peak_share'] = record['gflops'] / self.peak_gflops
         if learn.device.type == 'cuda': record['cuda_max_mib'] = torch.cuda.max_memory_allocated(learn.device) / 2**20
+
+# %% ../nbs/06b_monitor.ipynb #fb886ee5
+def _nvml_handle(device: torch.device | None):
+    "An NVML handle for CUDA `device` (nvidia-ml-py), or None without a CUDA device, the library or access to the driver."
+    if device is None or device.type != 'cuda': return None
+    try:
+        import pynvml
+        pynvml.nvmlInit()
+        return pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
+    except Exception: return None  # NVML is optional: the CPU and memory readings still work
+
+class ResourceSampler:
+    "CPU use of this process, of the machine and of the others, RSS, load and GPU use; each read() covers the time since the last."
+    def __init__(self, device: str | torch.device | None = None):  # the training device (GPU readings for CUDA)
+        import psutil
+        self.psutil, self.process, self.cores = psutil, psutil.Process(), psutil.cpu_count() or 1
+        self.device = None if device is None else torch.device(device)
+        self.gpu = _nvml_handle(self.device)
+        self.last = self._counters()
+    def _counters(self) -> tuple[float, float, float, float]:
+        "(wall clock, this process's CPU seconds, all cores' busy seconds, all cores' total seconds)."
+        proc, cpu = self.process.cpu_times(), self.psutil.cpu_times()
+        total = sum(cpu) - getattr(cpu, 'guest', 0.0) - getattr(cpu, 'guest_nice', 0.0)  # guest time is inside user time already
+        return time.perf_counter(), proc.user + proc.system, total - cpu.idle - getattr(cpu, 'iowait', 0.0), total
+    def read(self) -> dict:
+        "Shares (percent of the machine) since the previous reading; RSS and GPU memory now."
+        (t0, p0, b0, n0), (t1, p1, b1, n1) = self.last, self._counters()
+        self.last = (t1, p1, b1, n1)
+        process = 100 * (p1 - p0) / (self.cores * max(t1 - t0, 1e-9))
+        machine = 100 * (b1 - b0) / (n1 - n0) if n1 > n0 else process
+        out = {'cpu_process_pct': process, 'cpu_machine_pct': machine, 'cpu_others_pct': max(0.0, machine - process),
+               'rss_mib': self.process.memory_info().rss / 2**20, 'load_avg': load_average()}
+        if self.gpu is not None:
+            import pynvml
+            out['gpu_util_pct'] = float(pynvml.nvmlDeviceGetUtilizationRates(self.gpu).gpu)
+            out['gpu_mem_mib'] = pynvml.nvmlDeviceGetMemoryInfo(self.gpu).used / 2**20
+        elif self.device is not None and self.device.type == 'cuda':
+            out['gpu_mem_mib'] = torch.cuda.memory_reserved(self.device) / 2**20
+        return out
+
+# %% ../nbs/06b_monitor.ipynb #06a5cd6e
+class ResourceMonitor(Callback):
+    "Record CPU use (this process, the machine, others), peak RSS and GPU use per epoch; warn once when others crowd the cores."
+    order = -4
+    records = ('cpu_process_pct', 'cpu_machine_pct', 'cpu_others_pct', 'rss_peak_mib')
+    def __init__(self, interval: float = 0.5,  # seconds between readings (checked after each batch: no thread)
+                 crowded_pct: float = 25.0,  # other processes' share of the machine (%) that counts as crowded
+                ):
+        self.interval, self.crowded_pct = check_positive('interval', interval), check_positive('crowded_pct', crowded_pct)
+        self.samples, self.warning = [], None
+    def before_fit(self, learn):
+        self.sampler, self.samples = ResourceSampler(learn.device), []
+        self.next_read = time.perf_counter() + self.interval
+    def before_epoch(self, learn): self.first = len(self.samples)
+    def after_batch(self, learn):
+        if time.perf_counter() >= self.next_read: self.read()
+    def read(self):
+        self.samples.append(self.sampler.read())
+        self.next_read = time.perf_counter() + self.interval
+    def after_epoch(self, learn):
+        self.read()
+        epoch, record = self.samples[self.first:], learn.history[-1]
+        for key in ('cpu_process_pct', 'cpu_machine_pct', 'cpu_others_pct', 'gpu_util_pct'):
+            if key in epoch[-1]: record[key] = statistics.fmean(s[key] for s in epoch)
+        record['rss_peak_mib'] = max(s['rss_mib'] for s in epoch)
+        if 'gpu_mem_mib' in epoch[-1]: record['gpu_mem_peak_mib'] = max(s['gpu_mem_mib'] for s in epoch)
+        if learn.device.type == 'cpu' and self.warning is None: self.check_crowding(record)
+    def check_crowding(self, record: dict):
+        "Warn once when other processes' load plus our intra-op threads exceed the cores."
+        cores, threads = self.sampler.cores, torch.get_num_threads()
+        busy_elsewhere = record['cpu_others_pct'] / 100 * cores
+        if record['cpu_others_pct'] < self.crowded_pct or threads + busy_elsewhere <= cores + 0.5: return
+        fit, why = suggest_threads(busy_elsewhere, cores)
+        self.warning = (f"epoch {record['epoch']}: this process runs {threads} intra-op threads, but {why} "
+                        f"({record['cpu_others_pct']:.0f}% of the machine). Fix: set_threads({fit}) (lepton_nb.core), or train when "
+                        'the machine is free.')
+        warnings.warn(self.warning, stacklevel=2)
 
 # %% ../nbs/06b_monitor.ipynb #bccaf64c
 def robust_z(value: float, window) -> float:
@@ -202,18 +279,20 @@ def load_state_dict(self, state: dict): self.step, self.anomalies = state['step'
 
 # %% ../nbs/06b_monitor.ipynb #7eb93b58
 class Dashboard(Callback):
-    "Inline, in-place SVG dashboard of loss, metrics, lr and throughput, redrawn every `every` batches (throttled)."
+    "Inline, in-place SVG dashboard of loss, metrics, lr, throughput and resources (CPU, memory, GPU), redrawn every `every` batches."
     order = 25
     def __init__(self,
                  every: int = 20,  # redraw every this many batches
                  min_interval: float = 0.5,  # and at most once per this many seconds
                  smooth: float = 0.9,  # EMA factor of the smoothed loss
-                 width: int = 1000,  # SVG width in pixels
+                 width: int = 1300,  # SVG width in pixels
+                 resources: bool = True,  # panels of CPU use (process, machine) and memory (RSS, GPU), read at each redraw
                 ):
         self.every, self.min_interval, self.smooth, self.width = check_positive('every', every, integer=True), min_interval, smooth, width
-        self.svg, self.n_draws, self.handle = None, 0, None
+        self.resources, self.svg, self.n_draws, self.handle = resources, None, 0, None
     def before_fit(self, learn):
         self.losses, self.lrs, self.times, self.pending = [], [], [], []
+        self.sampler, self.usage = (ResourceSampler(learn.device) if self.resources else None), []
         self.last_draw = time.perf_counter()
     def after_batch(self, learn):
         if not learn.training: return
@@ -233,6 +312,7 @@ class Dashboard(Callback):
         if self.pending:
             self.losses += torch.stack(self.pending).float().tolist()
             self.pending = []  # one host read per redraw
+        if self.sampler is not None: self.usage.append(self.sampler.read())
         self.svg = svg_panels(self.panels(learn), width=self.width)
         self.n_draws, self.last_draw = self.n_draws + 1, time.perf_counter()
         self.handle = show_image(self.svg, self.handle)
@@ -244,7 +324,16 @@ class Dashboard(Callback):
             smoothed.append(avg / (1 - self.smooth ** (i + 1)))
         keys = [k for k in learn.history.keys() if k in ('valid_loss', 'accuracy') or k.startswith(('f1', 'precision', 'recall'))]
         throughput = [learn.bs / max(b - a, 1e-9) for a, b in zip(self.times, self.times[1:])]
-        return [{'title': 'training loss', 'series': {'loss': self.losses, 'smoothed': smoothed}},
-                {'title': 'epoch metrics', 'series': {k: learn.history[k] for k in keys}},
-                {'title': 'learning rate', 'series': {'lr': self.lrs}, 'log': True},
-                {'title': 'samples / s', 'series': {'throughput': throughput}}]
+        panels = [{'title': 'training loss', 'series': {'loss': self.losses, 'smoothed': smoothed}},
+                  {'title': 'epoch metrics', 'series': {k: learn.history[k] for k in keys}},
+                  {'title': 'learning rate', 'series': {'lr': self.lrs}, 'log': True},
+                  {'title': 'samples / s', 'series': {'throughput': throughput}}]
+        return panels + (self.resource_panels() if self.usage else [])
+
+    def resource_panels(self) -> list[dict]:
+        "CPU use (% of the machine: this process, all processes; GPU utilisation on CUDA) and memory (RSS, GPU) over the redraws."
+        def series(key): return [u[key] for u in self.usage if key in u]
+        cpu = {'process': series('cpu_process_pct'), 'machine': series('cpu_machine_pct')}
+        if series('gpu_util_pct'): cpu['GPU'] = series('gpu_util_pct')
+        memory = {'RSS': series('rss_mib'), **({'GPU': series('gpu_mem_mib')} if series('gpu_mem_mib') else {})}
+        return [{'title': 'CPU / GPU use %', 'series': cpu}, {'title': 'memory MiB', 'series': memory}]

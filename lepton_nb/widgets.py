@@ -12,19 +12,20 @@ import torch
 from torch import nn
 
 from .callbacks import Constant, Exponential, GradientClip, InverseTime, LRScheduler, OneCycle, StepDecay, WarmupCosine
-from .core import LeptonError, bad_value, check_choice, check_positive, patch_to, set_seed
+from .core import LeptonError, bad_value, check_choice, check_positive, get_device, patch_to, set_seed
 from .data import DataBundle, load_dataset
 from .evaluate import choose_threshold
 from .finders import bytes_per_sample
 from .display import View, figure_png, show_in, svg_panels
 from .events import Callback, CancelFitException
+from .hardware import choose_precision, supports
 from .learner import Learner
 from .metrics import (confusion_matrix, f1_score, plot_confusion_matrix, precision, precision_recall_curve, recall)
 from .models import ACTIVATIONS, CNN, MLP, summary
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'SCHEDULE_DEFAULTS', 'make_schedule', 'StudioConfig', 'model_stats', 'StopAndReport', 'StudioRunner',
-           'studio_svg', 'studio_report', 'TrainingStudio', 'PlaygroundConfig', 'PlaygroundController',
+__all__ = ['SCHEDULES', 'SCHEDULE_DEFAULTS', 'make_schedule', 'precision_options', 'StudioConfig', 'model_stats', 'StopAndReport',
+           'StudioRunner', 'studio_svg', 'studio_report', 'TrainingStudio', 'PlaygroundConfig', 'PlaygroundController',
            'plot_playground', 'Playground', 'schedule_curve', 'ScheduleExplorer', 'ThresholdController',
            'plot_threshold', 'ThresholdTuner', 'activation_curve', 'ActivationExplorer']
 
@@ -45,6 +46,11 @@ def make_schedule(name: str,  # a name from SCHEDULES
     return Constant(), 'step'
 
 # %% ../nbs/12_widgets.ipynb #6a36a956
+def precision_options(include_emulated: bool = False) -> list[str]:
+    "The studio's precision choices here: 'fp32', 'auto', and 'bf16' only where it is native on the training device."
+    native_bf16 = supports('bf16', get_device())
+    return ['fp32', 'auto'] + (['bf16'] if native_bf16 or include_emulated else [])
+
 @dataclass
 class StudioConfig:
     "Everything a TrainingStudio run needs; each field is one control."
@@ -62,7 +68,7 @@ class StudioConfig:
     schedule_param: float = 0.25
     weight_decay: float = 0.01
     clip: float = 0.0           # max gradient norm; 0: no clipping
-    bf16: bool = False
+    precision: str = 'fp32'    # 'fp32', 'auto' (what is native here) or 'bf16' (offered only where native)
     seed: int = 0
 
     def to_dict(self) -> dict: return asdict(self)
@@ -83,6 +89,10 @@ def validate(self, data: DataBundle):
     check_choice('schedule', self.schedule, SCHEDULES)
     for name in ('depth', 'width', 'bs', 'epochs'): check_positive(name, getattr(self, name), integer=True)
     check_positive('lr', self.lr)
+    check_choice('precision', self.precision, precision_options(include_emulated=True))
+    if self.precision not in precision_options():
+        raise bad_value('precision', self.precision, f'is emulated on this {get_device().type} ({choose_precision(get_device())[1]})',
+                        "choose 'auto' or 'fp32'")
     if self.model == 'cnn' and len(data.input_shape) != 3:
         raise bad_value('model', 'cnn', f'needs images (C, H, W) but the data has inputs of shape {data.input_shape}',
                         "choose model='mlp' for this data")
@@ -120,7 +130,7 @@ def build_learner(self,
         schedule, per = make_schedule(self.schedule, self.schedule_param, steps)
         extra.append(LRScheduler(schedule, per=per))
     return Learner(model, data, opt=self.opt, lr=self.lr, bs=self.bs, weight_decay=self.weight_decay,
-                   metrics=['accuracy', 'f1'], precision='bf16' if self.bf16 else 'fp32', progress=progress, cbs=extra + list(cbs))
+                   metrics=['accuracy', 'f1'], precision=self.precision, progress=progress, cbs=extra + list(cbs))
 
 @patch_to(StudioConfig)
 def fit_steps(self, learn: Learner, cbs=()):
@@ -295,7 +305,7 @@ def _controls(widgets, c: StudioConfig) -> dict:
         'weight_decay': widgets.FloatSlider(value=c.weight_decay, min=0, max=0.2, step=0.005, description='weight decay',
                                             readout_format='.3f', **slider),
         'clip': widgets.FloatSlider(value=c.clip, min=0, max=5, step=0.1, description='clip norm', **slider),
-        'bf16': widgets.Checkbox(value=c.bf16, description='bf16'),
+        'precision': widgets.Dropdown(options=precision_options(), value=c.precision, description='precision'),
         'seed': widgets.IntText(value=c.seed, description='seed'),
     }
 
@@ -364,7 +374,8 @@ def _done(self, learn: Learner):
     self.results.value = html
     show_in(self.report, png=png, text='<confusion matrix>')
     stopped = ' (stopped)' if self.runner.stop_event.is_set() else ''
-    self.status.value = f'Done{stopped}: {len(learn.history)} epochs in {time.perf_counter() - self._started:.1f} s.'
+    self.status.value = (f'Done{stopped}: {len(learn.history)} epochs in {time.perf_counter() - self._started:.1f} s '
+                         f'in {learn.precision} ({learn.precision_reason}).')
     self.train_button.disabled = False
 
 @patch_to(TrainingStudio)

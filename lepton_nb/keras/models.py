@@ -134,7 +134,8 @@ def save(self, filepath: str | os.PathLike):
     atomic_save({'format': 'lepton_nb.keras/1', 'name': self.name, 'input_shape': list(self._input_shape),
                  'layers': [layer.get_config() for layer in self.layers],
                  'compile': None if opt is None else {'optimizer': opt.name, 'learning_rate': opt.learning_rate,
-                                                      'loss': self.compiled['loss'], 'metrics': self.compiled['metrics']},
+                                                      'loss': self.compiled['loss'], 'metrics': self.compiled['metrics'],
+                                                      'precision': self.compiled['precision']},
                  'state_dict': self.net.state_dict()}, filepath)
 
 def load_model(filepath: str | os.PathLike) -> Sequential:
@@ -153,5 +154,5 @@ def load_model(filepath: str | os.PathLike) -> Sequential:
     model.net.load_state_dict(saved['state_dict'])
     if saved['compile']:
         c = saved['compile']
-        model.compile(Optimizer(c['optimizer'], c['learning_rate']), c['loss'], c['metrics'])
+        model.compile(Optimizer(c['optimizer'], c['learning_rate']), c['loss'], c['metrics'], c.get('precision', 'fp32'))
     return model

@@ -47,14 +47,16 @@ def compile(self,
             optimizer: str | Optimizer = 'rmsprop',  # a name or an optimizers.Optimizer (e.g. Adam(learning_rate=1e-3))
             loss: str | None = None,  # a Keras loss name, e.g. 'sparse_categorical_crossentropy'
             metrics: Sequence[str] | None = None,  # ['accuracy'] and/or ['mae']
+            precision: str = 'fp32',  # lepton_nb's: 'fp32', 'bf16', 'fp16' (CUDA) or 'auto' (what is native here, as for Learner)
            ):
     "Choose the optimizer, the loss and the metrics (Keras names); the loss maps to a lepton_nb `LossSpec` (`KERAS_LOSSES`)."
     if loss is None: raise KerasError('compile() needs a loss. Fix: pass e.g. loss="sparse_categorical_crossentropy".')
     loss = check_choice('loss', loss, LOSS_NAMES)
+    check_choice('precision', precision, ('fp32', 'bf16', 'fp16', 'auto'))
     opt = optimizer if isinstance(optimizer, Optimizer) else Optimizer(optimizer)
     metrics = [check_choice('metrics', 'accuracy' if m == 'acc' else m, ('accuracy', 'mae')) for m in (metrics or [])]
     if self.net is None and self._input_shape is not None: self.build()
-    self.compiled = {'optimizer': opt, 'loss': loss, 'metrics': metrics}
+    self.compiled = {'optimizer': opt, 'loss': loss, 'metrics': metrics, 'precision': precision}
     self.learner = None  # a fresh optimizer on the next fit, as after a Keras compile
     return self
 
@@ -162,7 +164,7 @@ def _make_learner(self, data: DataBundle):
     opt = self.compiled['optimizer']
     self.learner = Learner(self.net, data, loss=KERAS_LOSSES[self.compiled['loss']], opt=lambda params, lr: opt.make(params),
                            lr=opt.learning_rate,
-                           metrics=self._metric_objects(), progress=False)
+                           metrics=self._metric_objects(), progress=False, precision=self.compiled['precision'])
     self.learner.opt_name = opt.name
 
 @patch_to(Trainer)

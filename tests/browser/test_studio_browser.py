@@ -189,3 +189,45 @@ def test_voila_renders_the_studio(workdir):
             browser.close()
     finally:
         stop(voila)
+
+
+DASHBOARD_CELLS = [
+    'from lepton_nb.data import load_dataset\nfrom lepton_nb.learner import Learner\nfrom lepton_nb.models import LeptonNN\n'
+    'from lepton_nb.monitor import Dashboard, ResourceMonitor',
+    "learn = Learner(LeptonNN(), load_dataset('mnist_sample'), bs=64, progress=False,\n"
+    "                cbs=[Dashboard(every=10, min_interval=0.2), ResourceMonitor()])\nlearn.fit(3)",
+    "print({k: round(v, 1) for k, v in learn.history[-1].items() if k.startswith(('cpu_', 'rss'))})",
+]
+
+
+def test_dashboard_shows_cpu_and_memory_in_jupyterlab(workdir):
+    "The live Dashboard in a JupyterLab notebook: its SVG holds the CPU-use and memory panels with their series."
+    tmp, env = workdir
+    cells = [{'cell_type': 'code', 'execution_count': None, 'id': f'c{i}', 'metadata': {}, 'outputs': [], 'source': src}
+             for i, src in enumerate(DASHBOARD_CELLS)]
+    (tmp / 'dashboard.ipynb').write_text(json.dumps({'cells': cells, 'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'python3',
+                                                                                               'language': 'python'}},
+                                                     'nbformat': 4, 'nbformat_minor': 5}))
+    port, token = free_port(), 'lepton-test-token'
+    lab = serve([str(BIN / 'jupyter'), 'lab', '--allow-root', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+                 '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={tmp}'],
+                env, tmp, f'http://127.0.0.1:{port}/api/status?token={token}', tmp / 'lab-dashboard.log')
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page(viewport={'width': 1500, 'height': 900})
+            page.goto(f'http://127.0.0.1:{port}/doc/tree/dashboard.ipynb?reset&token={token}')
+            playwright.expect(page.get_by_role('button', name=re.compile(r'\| Idle'))).to_be_visible(timeout=60_000)
+            page.locator('.lm-MenuBar-itemLabel', has_text=re.compile('^Run$')).click()
+            page.locator('.lm-Menu-itemLabel', has_text=re.compile('^Run All Cells$')).click()
+            playwright.expect(page.locator('.jp-OutputArea-output', has_text='cpu_process_pct')).to_be_visible(timeout=120_000)
+            dashboard = page.locator('.jp-OutputArea-output img[src^="data:image/svg+xml"]').first
+            playwright.expect(dashboard).to_be_visible(timeout=10_000)
+            svg = svg_of(dashboard)
+            assert 'CPU / GPU use %' in svg and '>process<' in svg and '>machine<' in svg and '>RSS<' in svg and 'memory MiB' in svg
+            assert svg.count('<polyline') >= 8  # loss x2, metrics, lr, throughput, CPU x2, RSS
+            dashboard.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / '5-dashboard-resources.png'))
+            browser.close()
+    finally:
+        stop(lab)
