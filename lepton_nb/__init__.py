@@ -36,5 +36,6 @@ _all_ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_m
          'CancelFitException', 'atomic_save', 'safe_load', 'LivePlot', 'ProgressCallback', 'plot_history', 'History', 'Learner', 'LossSpec',
          'Precision', 'Preds', 'LOSSES', 'Checkpoint', 'EarlyStopping', 'GradientClip', 'LRScheduler', 'OneCycle', 'Pruning',
          'LRFindResult',
-         'BatchSizeResult', 'AnomalyDetector', 'Dashboard', 'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card', 'ResourcePlan',
+         'BatchSizeResult', 'AnomalyDetector', 'Dashboard', 'PerfMonitor', 'DecisionRule', 'cross_validate', 'evaluation_card',
+         'ResourcePlan',
          'top_losses']
