@@ -600,7 +600,8 @@ def tune_resources(self,
         if len(options) < 2: continue
         runs = interleave({str(v): (lambda v=v: rate({**cur, setting: v})) for v in options}, repeats=repeats, warmup=0)
         speed = {v: statistics.median(runs[str(v)]) for v in options}
-        plan.rows += [{'setting': setting, 'value': v, 'samples_per_s': speed[v], 'speedup': speed[v] / speed[cur[setting]]} for v in options]
+        plan.rows += [{'setting': setting, 'value': v, 'samples_per_s': speed[v], 'speedup': speed[v] / speed[cur[setting]]}
+                      for v in options]
         for v in sorted(options, key=speed.get, reverse=True):  # the fastest first, down to the first that keeps accuracy
             if v == cur[setting] or speed[v] < (1 + min_gain) * speed[cur[setting]]: break
             if setting in ('bs', 'precision'):  # the settings that change the numbers: one epoch from the same weights
