@@ -105,8 +105,9 @@ class ResourceSampler:
         "Shares (percent of the machine) since the previous reading; RSS and GPU memory now."
         (t0, p0, b0, n0), (t1, p1, b1, n1) = self.last, self._counters()
         self.last = (t1, p1, b1, n1)
-        process = 100 * (p1 - p0) / (self.cores * max(t1 - t0, 1e-9))
-        machine = 100 * (b1 - b0) / (n1 - n0) if n1 > n0 else process
+        # both counters tick in 10 ms steps: over short intervals a share can read a little above 100 %, so it is clipped
+        process = min(100.0, 100 * (p1 - p0) / (self.cores * max(t1 - t0, 1e-9)))
+        machine = min(100.0, 100 * (b1 - b0) / (n1 - n0) if n1 > n0 else process)
         out = {'cpu_process_pct': process, 'cpu_machine_pct': machine, 'cpu_others_pct': max(0.0, machine - process),
                'rss_mib': self.process.memory_info().rss / 2**20, 'load_avg': load_average()}
         if self.gpu is not None:

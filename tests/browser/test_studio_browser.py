@@ -192,11 +192,12 @@ def test_voila_renders_the_studio(workdir):
 
 
 DASHBOARD_CELLS = [
-    'from lepton_nb.data import load_dataset\nfrom lepton_nb.learner import Learner\nfrom lepton_nb.models import LeptonNN\n'
+    'from lepton_nb.data import load_dataset\nfrom lepton_nb.learner import Learner\nfrom lepton_nb.models import MLP\n'
     'from lepton_nb.monitor import Dashboard, ResourceMonitor',
-    "learn = Learner(LeptonNN(), load_dataset('mnist_sample'), bs=64, progress=False,\n"
-    "                cbs=[Dashboard(every=10, min_interval=0.2), ResourceMonitor()])\nlearn.fit(3)",
-    "print({k: round(v, 1) for k, v in learn.history[-1].items() if k.startswith(('cpu_', 'rss'))})",
+    "dash = Dashboard(every=5, min_interval=0.2)\n"
+    "learn = Learner(MLP((784, 512, 512, 10)), load_dataset('mnist_sample'), bs=64, progress=False, cbs=[dash, ResourceMonitor()])\n"
+    "learn.fit(4)",
+    "print('readings', len(dash.usage), {k: round(v, 1) for k, v in learn.history[-1].items() if k.startswith(('cpu_', 'rss'))})",
 ]
 
 
@@ -220,10 +221,13 @@ def test_dashboard_shows_cpu_and_memory_in_jupyterlab(workdir):
             playwright.expect(page.get_by_role('button', name=re.compile(r'\| Idle'))).to_be_visible(timeout=60_000)
             page.locator('.lm-MenuBar-itemLabel', has_text=re.compile('^Run$')).click()
             page.locator('.lm-Menu-itemLabel', has_text=re.compile('^Run All Cells$')).click()
-            playwright.expect(page.locator('.jp-OutputArea-output', has_text='cpu_process_pct')).to_be_visible(timeout=120_000)
+            printed = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]', has_text='cpu_process_pct')
+            playwright.expect(printed).to_be_visible(timeout=120_000)
             dashboard = page.locator('.jp-OutputArea-output img[src^="data:image/svg+xml"]').first
             playwright.expect(dashboard).to_be_visible(timeout=10_000)
             svg = svg_of(dashboard)
+            readings = int(re.search(r'readings (\d+)', printed.inner_text()).group(1))
+            assert readings >= 3, f'the dashboard redrew {readings} times: too few to draw a line'
             assert 'CPU / GPU use %' in svg and '>process<' in svg and '>machine<' in svg and '>RSS<' in svg and 'memory MiB' in svg
             assert svg.count('<polyline') >= 8  # loss x2, metrics, lr, throughput, CPU x2, RSS
             dashboard.scroll_into_view_if_needed()
