@@ -10,6 +10,8 @@ Sections (each timed against a baseline in the same run, each independent: one t
   get_preds      Learner.get_preds on the GPU equals the model's own outputs; outputs come back on the CPU
   loop_overhead  Learner.fit vs a hand-written loop on the same GPU (same MLP, data, optimizer), interleaved
   cifar          a CIFAR-10-sized run (50,000 synthetic 3x32x32 images, 10 classes): one epoch, bf16 + channels-last
+  resources      ResourceMonitor and the Dashboard's CPU/GPU panels (GPU utilisation through NVML where it answers)
+  tune_resources Learner.tune_resources from fp32, batch 128, data on the host: what it picks on a GPU
 
     python benchmarks/gpu_check.py [--dry-run] [--json out.json]
 
@@ -32,6 +34,7 @@ from lepton_nb.data import DataBundle
 from lepton_nb.hardware import choose_precision, hardware_report
 from lepton_nb.learner import Learner
 from lepton_nb.models import MLP
+from lepton_nb.monitor import Dashboard, ResourceMonitor
 
 # Sizes: full (a CUDA device) and toy (--dry-run on the CPU). Units: samples, steps, epochs.
 FULL = dict(n_images=50_000, n_small=8_000, bs=512, steps=30, warmup=5, repeats=3, loop_epochs=3, width=64)
@@ -239,8 +242,31 @@ def section_cifar(device, cfg, data) -> dict:
             'config': {'batch_size': cfg['bs'], 'width': cfg['width'], 'precision': 'bf16', 'channels_last': True}}
 
 
+def section_resources(device, cfg, data) -> dict:
+    "ResourceMonitor and the Dashboard's resource panels on this device: GPU utilisation and memory where NVML answers."
+    dash, res = Dashboard(every=5, min_interval=0.0), ResourceMonitor(interval=0.05)
+    learn = _learn(lambda: resnetish(cfg['width']), data, cfg, precision='bf16', cbs=[dash, res])
+    learn.fit(1)
+    rec = learn.history[-1]
+    keys = [k for k in rec if k.startswith(('cpu_', 'gpu_', 'rss_'))]
+    assert {'cpu_process_pct', 'rss_peak_mib'} <= set(keys) and 'CPU / GPU use %' in dash.svg
+    if device.type == 'cuda': assert 'gpu_mem_peak_mib' in rec, 'no GPU memory reading'
+    return {'record': {k: rec[k] for k in keys}, 'nvml': res.sampler.gpu is not None, 'dashboard_readings': len(dash.usage),
+            'gpu_in_dashboard': '>GPU<' in dash.svg}
+
+
+def section_tune_resources(device, cfg, data) -> dict:
+    "Learner.tune_resources from the CIFAR-sized defaults a user would start with (fp32, batch 128, data on the host)."
+    learn = _learn(lambda: resnetish(cfg['width']), data, {**cfg, 'bs': 128 if device.type == 'cuda' else 16}, precision='fp32')
+    start = time.perf_counter()
+    plan = learn.tune_resources(threads=[torch.get_num_threads()], steps=cfg['steps'] // 3 or 1, repeats=max(1, cfg['repeats'] - 1), apply=False)
+    return {'before': plan.before, 'chosen': plan.choices, 'speedup': plan.speedup, 'accuracy': plan.accuracy, 'notes': plan.notes,
+            'rows': plan.rows, 'seconds': time.perf_counter() - start}
+
+
 SECTIONS = {'precision': section_precision, 'channels_last': section_channels_last, 'data_path': section_data_path,
             'get_preds': section_get_preds, 'loop_overhead': section_loop_overhead, 'cifar': section_cifar,
+            'resources': section_resources, 'tune_resources': section_tune_resources,
             'compile': section_compile}  # compile last: the slowest to start, and a time-out there loses nothing else
 
 

@@ -565,7 +565,8 @@ def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, c
     if setting == 'threads':
         return sorted(set(threads or range(1, (os.cpu_count() or 1) + 1)) | {suggest_threads()[0]})
     if setting == 'bs':
-        return sorted(b for b in set(batch_sizes or [cur['bs'] * 2 ** k for k in range(-2, 4)]) if 8 <= b <= max(8, n_train // 8))
+        sizes = batch_sizes or [int(cur['bs'] * 2.0 ** k) for k in range(-2, 4)]  # the current one x 1/4 .. 8
+        return sorted({check_positive('batch_sizes', b, integer=True) for b in sizes if 8 <= b <= max(8, n_train // 8)} | {cur['bs']})
     if setting == 'precision':
         return sorted({'fp32', choose_precision(learn.device)[0]} - ({'fp16'} if learn.device.type != 'cuda' else set()))
     if setting == 'channels_last':
@@ -615,8 +616,9 @@ def tune_resources(self,
     if not supports('bf16', self.device): plan.notes.append(f'bf16 not tried: emulated on this {self.device.type} (hardware.supports)')
     score_after = score_before if cur == before else _one_epoch_score(self, cur, base_bs, base_lr, lr_rule)
     plan.accuracy = {'before': score_before, 'after': score_after, 'drop': score_before - score_after}
-    final = interleave({'before': lambda: rate(before), 'after': lambda: rate(cur)}, repeats=repeats, warmup=0)
-    plan.speedup = statistics.median(a / b for a, b in zip(final['after'], final['before']))
+    if cur != before:  # the combined choice against the settings before, in fresh interleaved rounds
+        final = interleave({'before': lambda: rate(before), 'after': lambda: rate(cur)}, repeats=repeats, warmup=0)
+        plan.speedup = statistics.median(a / b for a, b in zip(final['after'], final['before']))
     if plan.speedup < 1:
         plan.notes.append(f'the combined choice measured {plan.speedup:.2f}x the settings before: kept the settings before')
         cur, plan.speedup = dict(before), 1.0
@@ -697,6 +699,8 @@ def _int8_note(speedup_by_batch: dict, native: bool) -> str:
     why = [] if native else ['this CPU has no VNNI (no int8 dot-product instructions)']
     if worst == max(speedup_by_batch) and len(speedup_by_batch) > 1:
         why.append(f'at batch {worst} the products are large enough for the fp32 GEMM kernels to run near their peak')
+    if worst == min(speedup_by_batch) and len(speedup_by_batch) > 1:
+        why.append(f'at batch {worst} a call is dominated by fixed costs (dispatch, quantising the input), not by arithmetic')
     gains = ', '.join(f'batch {b}: {s:.2f}x' for b, s in speedup_by_batch.items())
     return f'int8 latency speed-up by batch ({gains}); least at batch {worst}' + (f": {'; '.join(why)}" if why else '')
 
