@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/precision.py
 	$(BIN)/python benchmarks/tune_speed.py
 	$(BIN)/python benchmarks/keras_overhead.py
+	$(BIN)/python benchmarks/tune_resources.py
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs
