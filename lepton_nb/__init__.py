@@ -28,6 +28,10 @@ from .finders import LRFindResult, BatchSizeResult
 from .monitor import AnomalyDetector, Dashboard, PerfMonitor
 from .evaluate import DecisionRule, cross_validate, evaluation_card, top_losses
 from .bench import ResourcePlan  # and Learner.tune_resources (bench's other names are imported by name)
+import warnings as _warnings
+# `python -m lepton_nb.bench` runs a module this file has already imported; runpy warns that it runs it a second time, which
+# is harmless here (the module's __main__ block only parses the command line and calls main)
+_warnings.filterwarnings('ignore', message="'lepton_nb.bench' found in sys.modules", category=RuntimeWarning)
 _all_ = ['InvalidArgument', 'InvalidType', 'LeptonError', 'UnknownName', 'eval_mode', 'get_device', 'set_seed', 'set_threads',
          'choose_precision', 'hardware_report', 'supports', 'Augment',
          'DataBundle', 'TensorLoader', 'load_dataset', 'CNN', 'MLP', 'LeptonNN', 'build_model', 'summary', 'accuracy',

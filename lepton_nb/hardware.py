@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from .core import check_choice
 
 # %% auto #0
-__all__ = ['CPU_FEATURES', 'QUESTIONS', 'cpu_features', 'cpu_model', 'cuda_device_info', 'accelerators', 'matmul_peak',
-           'HardwareReport', 'load_average', 'measure_peaks', 'hardware_report', 'use_report', 'supports',
-           'choose_precision', 'emulated_precision_warning', 'suggest_threads']
+__all__ = ['CPU_FEATURES', 'QUESTIONS', 'allowed_features', 'cpu_features', 'cpu_model', 'cuda_device_info', 'accelerators',
+           'matmul_peak', 'HardwareReport', 'load_average', 'measure_peaks', 'hardware_report', 'use_report',
+           'supports', 'choose_precision', 'emulated_precision_warning', 'suggest_threads']
 
 # %% ../nbs/00a_hardware.ipynb #6a2c71dc
 CPU_FEATURES = ('avx2', 'avx512', 'avx512_bf16', 'amx', 'vnni')  # what decides whether bf16 and int8 are native on a CPU
@@ -28,17 +28,28 @@ def _cpuinfo() -> dict[str, str]:
     except OSError: return {}
     return {k.strip(): v.strip() for k, _, v in (line.partition(':') for line in lines)}
 
+def allowed_features() -> dict[str, bool]:
+    "Which CPU_FEATURES this process lets PyTorch use: ATEN_CPU_CAPABILITY and oneDNN's ONEDNN_MAX_CPU_ISA can switch some off."
+    avx512_kernels = torch.backends.cpu.get_cpu_capability().startswith('AVX512')  # honours ATEN_CPU_CAPABILITY
+    isa = (os.environ.get('ONEDNN_MAX_CPU_ISA') or os.environ.get('DNNL_MAX_CPU_ISA') or 'ALL').upper()
+    if isa in ('ALL', 'DEFAULT'): return dict.fromkeys(CPU_FEATURES, True) | {'avx512': avx512_kernels}
+    amx, avx512 = 'AMX' in isa, isa.startswith(('AVX512', 'AVX10'))
+    return {'avx2': True, 'avx512': avx512_kernels and avx512, 'amx': amx,
+            'avx512_bf16': amx or isa.startswith(('AVX512_CORE_BF16', 'AVX512_CORE_FP16', 'AVX10')),
+            'vnni': amx or 'VNNI' in isa or isa.startswith(('AVX512_CORE_BF16', 'AVX512_CORE_FP16', 'AVX10'))}
+
 def cpu_features() -> dict[str, bool]:
-    "Which of CPU_FEATURES this CPU has: PyTorch's own checks where it has them, else /proc/cpuinfo's flags."
-    flags = set(_cpuinfo().get('flags', '').split())
+    "Which of CPU_FEATURES this CPU has and this process may use: PyTorch's own checks, else /proc/cpuinfo; see allowed_features."
+    flags, allowed = set(_cpuinfo().get('flags', '').split()), allowed_features()
     def has(torch_check: str, *cpu_flags: str) -> bool:
         check = getattr(torch.cpu, f'_is_{torch_check}_supported', None)
         if check is not None:
             try: return bool(check())
             except (RuntimeError, AttributeError): pass
         return any(f in flags for f in cpu_flags)
-    return {'avx2': has('avx2', 'avx2'), 'avx512': has('avx512', 'avx512f'), 'avx512_bf16': has('avx512_bf16', 'avx512_bf16'),
-            'amx': has('amx_tile', 'amx_tile'), 'vnni': has('vnni', 'avx512_vnni', 'avx_vnni')}
+    found = {'avx2': has('avx2', 'avx2'), 'avx512': has('avx512', 'avx512f'), 'avx512_bf16': has('avx512_bf16', 'avx512_bf16'),
+             'amx': has('amx_tile', 'amx_tile'), 'vnni': has('vnni', 'avx512_vnni', 'avx_vnni')}
+    return {k: v and allowed[k] for k, v in found.items()}
 
 def cpu_model() -> str:
     "The CPU's marketing name (e.g. 'AMD EPYC 9R14'), or what the platform says."
@@ -263,8 +274,8 @@ def emulated_precision_warning(precision: str,  # the precision asked for
                 if fp32 and bf16 else 'expect training to run many times slower (26x slower on an AVX2-only EPYC)')
     text = (f"precision='bf16' is emulated on this CPU ({report.cpu_capability}, no AVX-512 BF16 or AMX): {slowdown}. "
             "Fix: use precision='fp32', or precision='auto' to get what is native here.")
-    if text not in _WARNED:
-        _WARNED.add(text)
+    if (precision, device.type) not in _WARNED:  # once per process, whatever the numbers in the text
+        _WARNED.add((precision, device.type))
         warnings.warn(text, stacklevel=3)
     return text
 

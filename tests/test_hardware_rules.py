@@ -90,3 +90,32 @@ def test_fastest_by_batch_is_never_slower_than_fp32_nor_less_accurate_than_allow
     for bs, name in bench.fastest_by_batch(inference, max_acc_drop=0.5).items():
         assert inference[name]['latency_ms'][bs] <= inference['fp32']['latency_ms'][bs]
         assert 100 * (inference['fp32']['accuracy'] - inference[name]['accuracy']) <= 0.5
+
+
+AVX2_ENV = {'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2', 'MKL_ENABLE_INSTRUCTIONS': 'AVX2'}
+
+PROBE = '''
+import json, warnings
+import torch
+from lepton_nb.data import DataBundle
+from lepton_nb.hardware import hardware_report, supports
+from lepton_nb.learner import Learner
+from lepton_nb.models import MLP
+data = DataBundle.from_tensors(torch.rand(32, 4), torch.arange(32) % 2)
+auto = Learner(MLP((4, 8, 2)), data, precision='auto', progress=False)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter('always')
+    for _ in range(2): Learner(MLP((4, 8, 2)), data, precision='bf16', progress=False)
+print(json.dumps({'capability': hardware_report().cpu_capability, 'bf16': supports('bf16'), 'auto': auto.precision,
+                  'reason': auto.precision_reason, 'warnings': [str(w.message) for w in caught]}))
+'''
+
+
+def test_a_process_limited_to_avx2_behaves_like_an_avx2_only_cpu():
+    "Not faked: PyTorch and oneDNN are told to stop at AVX2 (as on the AVX2-only EPYC of the issue), in a fresh process."
+    import json, os, subprocess, sys
+    out = subprocess.run([sys.executable, '-c', PROBE], capture_output=True, text=True, env={**os.environ, **AVX2_ENV}, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen['capability'] == 'AVX2' and seen['bf16'] is False and seen['auto'] == 'fp32' and 'emulated' in seen['reason']
+    assert len([w for w in seen['warnings'] if 'emulated' in w]) == 1
