@@ -21,13 +21,13 @@ from .hardware import choose_precision, hardware_report, matmul_peak, suggest_th
 from .monitor import rss_mib, training_flops
 
 # %% auto #0
-__all__ = ['ONNX_EXTRA', 'INFERENCE_VARIANTS', 'TRAINING_VARIANTS', 'MNIST_MEAN', 'MNIST_STD', 'DEFAULT_PRICES', 'percentiles',
-           'interleave', 'model_size_bytes', 'benchmark_inference', 'benchmark_training', 'quantize_int8',
-           'onnx_runtime_available', 'OnnxRuntimeModel', 'compare_inference', 'ChannelsLast', 'compare_accelerations',
-           'torchvision_mnist_loader', 'compare_data_paths', 'amdahl_serial_fraction', 'thread_scaling',
-           'process_scaling', 'top_ops', 'scaling_curve', 'epoch_seconds', 'plot_scaling', 'cost_estimate',
-           'pareto_front', 'recommend', 'fastest_by_batch', 'plot_pareto', 'ResourcePlan', 'classic_recipe',
-           'lepton_recipe_time_to', 'run_suite', 'plot_suite', 'main']
+__all__ = ['ONNX_EXTRA', 'INFERENCE_VARIANTS', 'FUSABLE', 'TRAINING_VARIANTS', 'MNIST_MEAN', 'MNIST_STD', 'DEFAULT_PRICES',
+           'percentiles', 'interleave', 'model_size_bytes', 'benchmark_inference', 'benchmark_training',
+           'quantize_int8', 'onnx_runtime_available', 'OnnxRuntimeModel', 'compare_inference', 'ChannelsLast',
+           'fused_copy', 'compare_accelerations', 'torchvision_mnist_loader', 'compare_data_paths',
+           'amdahl_serial_fraction', 'thread_scaling', 'process_scaling', 'top_ops', 'scaling_curve', 'epoch_seconds',
+           'plot_scaling', 'cost_estimate', 'pareto_front', 'recommend', 'fastest_by_batch', 'plot_pareto',
+           'ResourcePlan', 'classic_recipe', 'lepton_recipe_time_to', 'run_suite', 'plot_suite', 'main']
 
 # %% ../nbs/08_bench.ipynb #467d2b8f
 def percentiles(samples: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
@@ -207,12 +207,25 @@ class ChannelsLast(Callback):
     def before_batch(self, learn):
         if learn.xb.ndim == 4: learn.xb = learn.xb.contiguous(memory_format=torch.channels_last)
 
-TRAINING_VARIANTS = ('fp32', 'bf16', 'channels_last', 'bf16+channels_last', 'compile')
+FUSABLE = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)  # optimizers with a fused (one kernel per step) implementation
+
+def fused_copy(opt: torch.optim.Optimizer, fused: bool = True) -> torch.optim.Optimizer:
+    "The same optimizer — hyperparameters, parameters and state — with its fused implementation switched on (or off)."
+    groups = [{k: v for k, v in g.items() if k not in ('fused', 'foreach')} for g in opt.param_groups]
+    new = type(opt)(groups, fused=fused or None)
+    state = copy.deepcopy(opt.state_dict())  # its own moments: stepping the copy must not move the original's
+    for g in state['param_groups']: g.update(fused=fused or None, foreach=None)
+    new.load_state_dict(state)
+    return new
+
+TRAINING_VARIANTS = ('fp32', 'bf16', 'channels_last', 'bf16+channels_last', 'compile', 'fused_optimizer')
 
 def _variant_learner(name: str, model_fn: Callable[[], nn.Module], data, bs: int) -> Learner:
     torch.manual_seed(0)
-    return Learner(model_fn(), data, bs=bs, progress=False, precision='bf16' if 'bf16' in name else 'fp32',
-                   compile=name == 'compile', cbs=[ChannelsLast()] if 'channels_last' in name else [])
+    learn = Learner(model_fn(), data, bs=bs, progress=False, precision='bf16' if 'bf16' in name else 'fp32',
+                    compile=name == 'compile', cbs=[ChannelsLast()] if 'channels_last' in name else [])
+    if name == 'fused_optimizer': learn.opt = fused_copy(learn.opt)  # one fused kernel per optimizer step (AdamW, Adam, SGD)
+    return learn
 
 def _device_of(model: nn.Module) -> torch.device: return next(model.parameters()).device
 
@@ -531,14 +544,17 @@ class ResourcePlan:
 
 def _current_settings(learn: Learner) -> dict:
     return {'threads': torch.get_num_threads(), 'bs': learn.bs, 'precision': learn.precision,
+            'fused_optimizer': bool(learn.opt.param_groups[0].get('fused')),
             'channels_last': any(isinstance(cb, ChannelsLast) for cb in learn.cbs), 'data_on_device': _data_on_device(learn)}
+
 
 def _data_on_device(learn: Learner) -> bool: return learn.data.x_train.device == learn.device
 
 @contextlib.contextmanager
 def _with_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rule: str):
     "The learner with settings `s` for the block (batch size with its scaled lr, precision, layout, data placement, threads)."
-    saved = (learn.bs, learn.lr, learn.amp, learn.precision, learn.data, [dict(g) for g in learn.opt.param_groups])
+    saved = (learn.bs, learn.lr, learn.amp, learn.precision, learn.data, learn.opt, [dict(g) for g in learn.opt.param_groups])
+    if s['fused_optimizer'] != bool(learn.opt.param_groups[0].get('fused')): learn.opt = fused_copy(learn.opt, s['fused_optimizer'])
     extra = [ChannelsLast()] if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs) else []
     learn.bs, learn.lr = s['bs'], lr_for_batch_size(base_lr, base_bs, s['bs'], lr_rule)
     for group in learn.opt.param_groups: group['lr'] = learn.lr
@@ -551,7 +567,7 @@ def _with_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rul
     finally:
         learn.remove_cbs(extra)
         if extra: learn.model.to(memory_format=torch.contiguous_format)
-        learn.bs, learn.lr, learn.amp, learn.precision, learn.data, groups = saved
+        learn.bs, learn.lr, learn.amp, learn.precision, learn.data, learn.opt, groups = saved
         for group, old in zip(learn.opt.param_groups, groups): group.update({k: v for k, v in old.items() if k != 'params'})
 
 def _moved(data, device: torch.device):
@@ -569,6 +585,8 @@ def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, c
         return sorted({check_positive('batch_sizes', b, integer=True) for b in sizes if 8 <= b <= max(8, n_train // 8)} | {cur['bs']})
     if setting == 'precision':
         return sorted({'fp32', choose_precision(learn.device)[0]} - ({'fp16'} if learn.device.type != 'cuda' else set()))
+    if setting == 'fused_optimizer':
+        return [False, True] if isinstance(learn.opt, FUSABLE) else [cur['fused_optimizer']]
     if setting == 'channels_last':
         convolutional = any(isinstance(m, nn.Conv2d) for m in learn.model.modules())
         return [False, True] if channels_last and convolutional and learn.data.x_train.ndim == 4 else [cur['channels_last']]
@@ -596,7 +614,7 @@ def tune_resources(self,
     def rate(s):
         with _with_settings(self, s, base_bs, base_lr, lr_rule): return benchmark_training(self, steps=steps, warmup=2)['samples_per_s']
     score_before = _one_epoch_score(self, before, base_bs, base_lr, lr_rule)
-    for setting in ('threads', 'bs', 'precision', 'channels_last', 'data_on_device'):
+    for setting in ('threads', 'bs', 'precision', 'fused_optimizer', 'channels_last', 'data_on_device'):
         options = _candidates(self, cur, setting, threads, batch_sizes, channels_last)
         if len(options) < 2: continue
         runs = interleave({str(v): (lambda v=v: rate({**cur, setting: v})) for v in options}, repeats=repeats, warmup=0)
@@ -605,7 +623,7 @@ def tune_resources(self,
                       for v in options]
         for v in sorted(options, key=speed.get, reverse=True):  # the fastest first, down to the first that keeps accuracy
             if v == cur[setting] or speed[v] < (1 + min_gain) * speed[cur[setting]]: break
-            if setting in ('bs', 'precision'):  # the settings that change the numbers: one epoch from the same weights
+            if setting in ('bs', 'precision', 'fused_optimizer'):  # what changes the numbers: one epoch from the same weights
                 drop = score_before - _one_epoch_score(self, {**cur, setting: v}, base_bs, base_lr, lr_rule)
                 if drop > max_acc_drop:
                     plan.notes.append(f'{setting}={v} ran {speed[v] / speed[cur[setting]]:.2f}x faster but lost {drop:.1f} points in the '
@@ -644,6 +662,7 @@ def _apply_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_ru
     learn._initial_hypers = [{k: v for k, v in g.items() if k != 'params'} for g in learn.opt.param_groups]
     learn.amp = Precision(s['precision'], learn.device)
     learn.precision = learn.amp.name
+    if s['fused_optimizer'] != bool(learn.opt.param_groups[0].get('fused')): learn.opt = fused_copy(learn.opt, s['fused_optimizer'])
     if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs): learn.add_cbs([ChannelsLast()])
     if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
 
