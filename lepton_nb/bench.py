@@ -582,7 +582,7 @@ def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, c
         return sorted(set(threads or range(1, (os.cpu_count() or 1) + 1)) | {suggest_threads()[0]})
     if setting == 'bs':
         sizes = batch_sizes or [int(cur['bs'] * 2.0 ** k) for k in range(-2, 4)]  # the current one x 1/4 .. 8
-        return sorted({check_positive('batch_sizes', b, integer=True) for b in sizes if 8 <= b <= max(8, n_train // 8)} | {cur['bs']})
+        return sorted({b for b in sizes if 8 <= b <= max(8, n_train // 8)} | {cur['bs']})
     if setting == 'precision':
         return sorted({'fp32', choose_precision(learn.device)[0]} - ({'fp16'} if learn.device.type != 'cuda' else set()))
     if setting == 'fused_optimizer':
@@ -600,7 +600,7 @@ def tune_resources(self,
                    steps: int = 8,  # timed training steps per candidate and round
                    repeats: int = 3,  # interleaved rounds per comparison
                    min_gain: float = 0.05,  # a candidate must beat the current setting by this fraction to replace it
-                   max_acc_drop: float = 1.0,  # accuracy points the one-epoch check may lose before bs/precision changes are dropped
+                   max_acc_drop: float = 1.0,  # accuracy points a numbers-changing choice may lose in the one-epoch check
                    lr_rule: str = 'sqrt',  # how the lr follows the batch size: 'linear', 'sqrt' or 'none'
                    apply: bool = True,  # apply the choices to the learner (threads: for the whole process)
                   ) -> ResourcePlan:
@@ -608,6 +608,10 @@ def tune_resources(self,
     check_positive('steps', steps, integer=True)
     check_positive('repeats', repeats, integer=True)
     check_choice('lr_rule', lr_rule, ('linear', 'sqrt', 'none'))
+    for n in threads or (): check_positive('threads', n, integer=True)
+    for b in batch_sizes or (): check_positive('batch_sizes', b, integer=True)
+    check_positive('min_gain', min_gain, allow_zero=True)
+    check_positive('max_acc_drop', max_acc_drop, allow_zero=True)
     base_bs, base_lr = self.bs, self.lr
     before = _current_settings(self)
     plan, cur = ResourcePlan(before=before, choices=dict(before)), dict(before)

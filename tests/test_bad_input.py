@@ -24,7 +24,9 @@ from lepton_nb.keras.callbacks import EarlyStopping as KEarlyStopping, ModelChec
 from lepton_nb.keras.layers import Dense as KDense, KerasError
 from lepton_nb.keras.models import Sequential as KSequential
 from lepton_nb.keras.utils import to_categorical
+from lepton_nb.hardware import hardware_report, supports
 from lepton_nb.learner import Learner
+from lepton_nb.monitor import ResourceMonitor
 from lepton_nb.models import CNN, MLP, LeptonNN, build_model
 from lepton_nb.tune import TuningFailed, tune
 from lepton_nb.widgets import StudioConfig, ThresholdController
@@ -415,6 +417,22 @@ CASES = [
     ('to-categorical-one-hot', lambda e: to_categorical(np.eye(3)), IA, 'already one-hot'),
     ('to-categorical-negative', lambda e: to_categorical([-1, 0]), IA, 'negative label'),
     ('to-categorical-num-classes', lambda e: to_categorical([0, 3], num_classes=2), IA, 'num_classes=2'),
+    # --- hardware, resources, tuning the resources ------------------------------------------------------------------
+    ('hw-supports-unknown', lambda e: supports('int4'), UN, "what='int4'", "'bf16'"),
+    ('hw-feature-unknown', lambda e: hardware_report().with_features(avx1024=True), UN, "feature='avx1024'"),
+    ('learner-precision-auto-typo', lambda e: _learner(e, precision='automatic'), UN, "precision='automatic'", "'auto'"),
+    ('resources-interval', lambda e: ResourceMonitor(interval=0), IA, 'interval=0'),
+    ('resources-crowded', lambda e: ResourceMonitor(crowded_pct=-5), IA, 'crowded_pct=-5'),
+    ('tune-res-steps', lambda e: e.learn.tune_resources(steps=0), IA, 'steps=0'),
+    ('tune-res-repeats', lambda e: e.learn.tune_resources(repeats=1.5), IA, 'repeats=1.5'),
+    ('tune-res-threads', lambda e: e.learn.tune_resources(threads=[0, 2]), IA, 'threads=0'),
+    ('tune-res-bs', lambda e: e.learn.tune_resources(batch_sizes=[16, -8]), IA, 'batch_sizes=-8'),
+    ('tune-res-lr-rule', lambda e: e.learn.tune_resources(lr_rule='cubic'), UN, "lr_rule='cubic'"),
+    ('tune-res-min-gain', lambda e: e.learn.tune_resources(min_gain=-0.1), IA, 'min_gain=-0.1'),
+    ('tune-res-acc-drop', lambda e: e.learn.tune_resources(max_acc_drop=float('nan')), IA, 'max_acc_drop=nan'),
+    ('keras-compile-precision', lambda e: KSequential([KDense(3, input_shape=(4,))]).compile('adam', loss='mse', precision='fp8'), UN,
+     "precision='fp8'"),
+    ('studio-precision', lambda e: _studio(precision='fp64').validate(e.data), UN, "precision='fp64'"),
     # --- widgets' controllers -----------------------------------------------------------------------------------------
     ('studio-model', lambda e: _studio(model='rnn').validate(e.data), UN, "model='rnn'"),
     ('studio-act', lambda e: _studio(act='swishy').validate(e.data), UN, "act='swishy'"),
