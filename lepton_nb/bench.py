@@ -544,7 +544,7 @@ class ResourcePlan:
 
 def _current_settings(learn: Learner) -> dict:
     return {'threads': torch.get_num_threads(), 'bs': learn.bs, 'precision': learn.precision,
-            'fused_optimizer': bool(learn.opt.param_groups[0].get('fused')),
+            'fused_optimizer': bool(learn.opt.param_groups[0].get('fused')), 'compile': bool(learn.compile),
             'channels_last': any(isinstance(cb, ChannelsLast) for cb in learn.cbs), 'data_on_device': _data_on_device(learn)}
 
 
@@ -561,11 +561,13 @@ def _with_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rul
     learn.amp = Precision(s['precision'], learn.device)
     learn.precision = learn.amp.name
     if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
+    saved_compile, learn.compile = learn.compile, s['compile'] or False  # the learner re-prepares (compiles) when this changes
     learn.add_cbs(extra)
     try:
         with num_threads(s['threads']): yield learn
     finally:
         learn.remove_cbs(extra)
+        learn.compile = saved_compile
         if extra: learn.model.to(memory_format=torch.contiguous_format)
         learn.bs, learn.lr, learn.amp, learn.precision, learn.data, learn.opt, groups = saved
         for group, old in zip(learn.opt.param_groups, groups): group.update({k: v for k, v in old.items() if k != 'params'})
@@ -576,7 +578,7 @@ def _moved(data, device: torch.device):
                                         if isinstance(getattr(data, f.name), torch.Tensor)})
 
 # %% ../nbs/08_bench.ipynb #da4a00b6
-def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, channels_last: bool) -> list:
+def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, channels_last: bool, try_compile: bool = False) -> list:
     n_train = len(learn.data.split('train')[0])
     if setting == 'threads':
         return sorted(set(threads or range(1, (os.cpu_count() or 1) + 1)) | {suggest_threads()[0]})
@@ -587,6 +589,7 @@ def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, c
         return sorted({'fp32', choose_precision(learn.device)[0]} - ({'fp16'} if learn.device.type != 'cuda' else set()))
     if setting == 'fused_optimizer':
         return [False, True] if isinstance(learn.opt, FUSABLE) else [cur['fused_optimizer']]
+    if setting == 'compile': return [False, True] if try_compile else [cur['compile']]
     if setting == 'channels_last':
         convolutional = any(isinstance(m, nn.Conv2d) for m in learn.model.modules())
         return [False, True] if channels_last and convolutional and learn.data.x_train.ndim == 4 else [cur['channels_last']]
@@ -597,6 +600,7 @@ def tune_resources(self,
                    threads: Sequence[int] | None = None,  # candidate intra-op thread counts; None: 1 .. the cores
                    batch_sizes: Sequence[int] | None = None,  # candidate batch sizes; None: the current one x 1/4 .. 8
                    channels_last: bool = True,  # try channels-last for 4-D inputs
+                   try_compile: bool = False,  # also try torch.compile of the model (costs its compile time: seconds to minutes)
                    steps: int = 8,  # timed training steps per candidate and round
                    repeats: int = 3,  # interleaved rounds per comparison
                    min_gain: float = 0.05,  # a candidate must beat the current setting by this fraction to replace it
@@ -618,8 +622,8 @@ def tune_resources(self,
     def rate(s):
         with _with_settings(self, s, base_bs, base_lr, lr_rule): return benchmark_training(self, steps=steps, warmup=2)['samples_per_s']
     score_before = _one_epoch_score(self, before, base_bs, base_lr, lr_rule)
-    for setting in ('threads', 'bs', 'precision', 'fused_optimizer', 'channels_last', 'data_on_device'):
-        options = _candidates(self, cur, setting, threads, batch_sizes, channels_last)
+    for setting in ('threads', 'bs', 'precision', 'fused_optimizer', 'channels_last', 'data_on_device', 'compile'):
+        options = _candidates(self, cur, setting, threads, batch_sizes, channels_last, try_compile)
         if len(options) < 2: continue
         runs = interleave({str(v): (lambda v=v: rate({**cur, setting: v})) for v in options}, repeats=repeats, warmup=0)
         speed = {v: statistics.median(runs[str(v)]) for v in options}
@@ -627,7 +631,7 @@ def tune_resources(self,
                       for v in options]
         for v in sorted(options, key=speed.get, reverse=True):  # the fastest first, down to the first that keeps accuracy
             if v == cur[setting] or speed[v] < (1 + min_gain) * speed[cur[setting]]: break
-            if setting in ('bs', 'precision', 'fused_optimizer'):  # what changes the numbers: one epoch from the same weights
+            if setting in ('bs', 'precision'):  # what changes the numbers beyond rounding: one epoch from the same weights
                 drop = score_before - _one_epoch_score(self, {**cur, setting: v}, base_bs, base_lr, lr_rule)
                 if drop > max_acc_drop:
                     plan.notes.append(f'{setting}={v} ran {speed[v] / speed[cur[setting]]:.2f}x faster but lost {drop:.1f} points in the '
@@ -668,6 +672,7 @@ def _apply_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_ru
     learn.precision = learn.amp.name
     if s['fused_optimizer'] != bool(learn.opt.param_groups[0].get('fused')): learn.opt = fused_copy(learn.opt, s['fused_optimizer'])
     if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs): learn.add_cbs([ChannelsLast()])
+    learn.compile = s['compile'] or learn.compile
     if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
 
 # %% ../nbs/08_bench.ipynb #15678f9b
