@@ -17,7 +17,7 @@ from .core import bad_value, check_choice, check_positive, eval_mode, num_thread
 from .events import Callback
 from .finders import TimeSteps, _quiet_fit, learner_snapshot, lr_for_batch_size, restore_snapshot
 from .learner import Learner, Precision
-from .hardware import choose_precision, hardware_report, matmul_peak, suggest_threads, supports
+from .hardware import _sync, choose_precision, hardware_report, matmul_peak, suggest_threads, supports
 from .monitor import rss_mib, training_flops
 
 # %% auto #0
@@ -59,9 +59,6 @@ def model_size_bytes(model: nn.Module) -> int:
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
     return buf.tell()
-
-def _sync(device: torch.device):
-    if device.type == 'cuda': torch.cuda.synchronize(device)
 
 def benchmark_inference(model: nn.Module,  # the model to time (its own forward pass, nothing around it)
                         input_shape: Sequence[int],  # one sample's shape, e.g. (1, 28, 28)
@@ -553,24 +550,30 @@ def _data_on_device(learn: Learner) -> bool: return learn.data.x_train.device ==
 @contextlib.contextmanager
 def _with_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rule: str):
     "The learner with settings `s` for the block (batch size with its scaled lr, precision, layout, data placement, threads)."
-    saved = (learn.bs, learn.lr, learn.amp, learn.precision, learn.data, learn.opt, [dict(g) for g in learn.opt.param_groups])
-    if s['fused_optimizer'] != bool(learn.opt.param_groups[0].get('fused')): learn.opt = fused_copy(learn.opt, s['fused_optimizer'])
-    extra = [ChannelsLast()] if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs) else []
-    learn.bs, learn.lr = s['bs'], lr_for_batch_size(base_lr, base_bs, s['bs'], lr_rule)
-    for group in learn.opt.param_groups: group['lr'] = learn.lr
-    learn.amp = Precision(s['precision'], learn.device)
-    learn.precision = learn.amp.name
-    if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
-    saved_compile, learn.compile = learn.compile, s['compile'] or False  # the learner re-prepares (compiles) when this changes
-    learn.add_cbs(extra)
+    saved = (learn.bs, learn.lr, learn.amp, learn.precision, learn.data, learn.opt, learn.compile,
+             [dict(g) for g in learn.opt.param_groups])
+    extra = _set_settings(learn, s, base_bs, base_lr, lr_rule)
     try:
         with num_threads(s['threads']): yield learn
     finally:
         learn.remove_cbs(extra)
-        learn.compile = saved_compile
         if extra: learn.model.to(memory_format=torch.contiguous_format)
-        learn.bs, learn.lr, learn.amp, learn.precision, learn.data, learn.opt, groups = saved
+        learn.bs, learn.lr, learn.amp, learn.precision, learn.data, learn.opt, learn.compile, groups = saved
         for group, old in zip(learn.opt.param_groups, groups): group.update({k: v for k, v in old.items() if k != 'params'})
+
+def _set_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rule: str) -> list:
+    "Put settings `s` (all but threads) on the learner, changing only what differs; return the callbacks it added."
+    if s['fused_optimizer'] != bool(learn.opt.param_groups[0].get('fused')): learn.opt = fused_copy(learn.opt, s['fused_optimizer'])
+    learn.bs, learn.lr = s['bs'], lr_for_batch_size(base_lr, base_bs, s['bs'], lr_rule)
+    for group in learn.opt.param_groups: group['lr'] = learn.lr
+    if s['precision'] != learn.precision:  # a new Precision only on a change: an fp16 learner keeps its GradScaler state
+        learn.amp = Precision(s['precision'], learn.device)
+        learn.precision = learn.amp.name
+    if s['compile'] != bool(learn.compile): learn.compile = s['compile']  # the learner re-prepares (compiles) on a change
+    if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
+    added = [ChannelsLast()] if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs) else []
+    learn.add_cbs(added)
+    return added
 
 def _moved(data, device: torch.device):
     "A copy of the DataBundle with every tensor on `device` (the batches then need no host-to-device copy)."
@@ -592,7 +595,8 @@ def _candidates(learn: Learner, cur: dict, setting: str, threads, batch_sizes, c
     if setting == 'compile': return [False, True] if try_compile else [cur['compile']]
     if setting == 'channels_last':
         convolutional = any(isinstance(m, nn.Conv2d) for m in learn.model.modules())
-        return [False, True] if channels_last and convolutional and learn.data.x_train.ndim == 4 else [cur['channels_last']]
+        tried = channels_last and convolutional and learn.data.x_train.ndim == 4 and not cur['channels_last']  # a user's own is kept
+        return [False, True] if tried else [cur['channels_last']]
     return [False, True] if learn.device.type == 'cuda' else [cur['data_on_device']]
 
 @patch_to(Learner)
@@ -665,15 +669,8 @@ def _one_epoch_score(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_r
 
 def _apply_settings(learn: Learner, s: dict, base_bs: int, base_lr: float, lr_rule: str):
     set_threads(s['threads'])
-    learn.bs, learn.lr = s['bs'], lr_for_batch_size(base_lr, base_bs, s['bs'], lr_rule)
-    for group in learn.opt.param_groups: group['lr'] = learn.lr
+    _set_settings(learn, s, base_bs, base_lr, lr_rule)
     learn._initial_hypers = [{k: v for k, v in g.items() if k != 'params'} for g in learn.opt.param_groups]
-    learn.amp = Precision(s['precision'], learn.device)
-    learn.precision = learn.amp.name
-    if s['fused_optimizer'] != bool(learn.opt.param_groups[0].get('fused')): learn.opt = fused_copy(learn.opt, s['fused_optimizer'])
-    if s['channels_last'] and not any(isinstance(cb, ChannelsLast) for cb in learn.cbs): learn.add_cbs([ChannelsLast()])
-    learn.compile = s['compile'] or learn.compile
-    if s['data_on_device'] and not _data_on_device(learn): learn.data = _moved(learn.data, learn.device)
 
 # %% ../nbs/08_bench.ipynb #15678f9b
 def classic_recipe(data,  # a DataBundle of MNIST-shaped images

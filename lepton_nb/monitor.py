@@ -109,7 +109,7 @@ class ResourceSampler:
         process = min(100.0, 100 * (p1 - p0) / (self.cores * max(t1 - t0, 1e-9)))
         machine = min(100.0, 100 * (b1 - b0) / (n1 - n0) if n1 > n0 else process)
         out = {'cpu_process_pct': process, 'cpu_machine_pct': machine, 'cpu_others_pct': max(0.0, machine - process),
-               'rss_mib': self.process.memory_info().rss / 2**20, 'load_avg': load_average()}
+               'rss_mib': rss_mib(), 'load_avg': load_average()}
         if self.gpu is not None:
             import pynvml
             out['gpu_util_pct'] = float(pynvml.nvmlDeviceGetUtilizationRates(self.gpu).gpu)

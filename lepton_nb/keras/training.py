@@ -15,7 +15,7 @@ from ..core import bad_value, check_choice, check_positive, patch_to
 from ..data import DataBundle, as_tensor, check_finite
 from ..display import in_notebook
 from ..events import Callback
-from ..learner import Learner
+from ..learner import PRECISIONS, Learner
 from ..metrics import Accuracy, BinaryAccuracy, MeanAbsoluteError, Metric
 from .callbacks import KerasCallback
 from .layers import KerasError
@@ -52,7 +52,7 @@ def compile(self,
     "Choose the optimizer, the loss and the metrics (Keras names); the loss maps to a lepton_nb `LossSpec` (`KERAS_LOSSES`)."
     if loss is None: raise KerasError('compile() needs a loss. Fix: pass e.g. loss="sparse_categorical_crossentropy".')
     loss = check_choice('loss', loss, LOSS_NAMES)
-    check_choice('precision', precision, ('fp32', 'bf16', 'fp16', 'auto'))
+    check_choice('precision', precision, (*PRECISIONS, 'auto'))
     opt = optimizer if isinstance(optimizer, Optimizer) else Optimizer(optimizer)
     metrics = [check_choice('metrics', 'accuracy' if m == 'acc' else m, ('accuracy', 'mae')) for m in (metrics or [])]
     if self.net is None and self._input_shape is not None: self.build()
