@@ -21,8 +21,8 @@ from .metrics import (Report, accuracy, binary_counts, classification_report, co
 # %% auto #0
 __all__ = ['CV_METRICS', 'roc_curve', 'auc', 'roc_auc_score', 'average_precision_score', 'plot_roc', 'plot_pr',
            'calibration_curve', 'Reliability', 'reliability', 'plot_reliability', 'TopLosses', 'top_losses',
-           'plot_top_losses', 'ThresholdChoice', 'choose_threshold', 'DecisionRule', 'kfold_indices', 'CVResult',
-           'cross_validate', 'EvaluationCard', 'evaluation_card']
+           'plot_top_losses', 'ThresholdChoice', 'choose_threshold', 'Decision', 'DecisionRule', 'kfold_indices',
+           'CVResult', 'cross_validate', 'EvaluationCard', 'evaluation_card']
 
 # %% ../nbs/09_evaluate.ipynb #a79d9420
 @patch_to(Report)
@@ -286,34 +286,90 @@ def choose_threshold(y_true,  # labels (N,)
 
 # %% ../nbs/09_evaluate.ipynb #6351aba8
 @dataclass
+class Decision:
+    "Decisions for N samples: a class index per sample (-1 where the rule abstains) and the k best classes."
+    labels: Tensor  # (N,) long: class index, or -1 where abstained
+    abstained: Tensor  # (N,) bool
+    top: Tensor  # (N, k) long: the k most probable classes, best first
+    top_probs: Tensor  # (N, k) their probabilities
+
+@dataclass
 class DecisionRule:
-    "What turns class probabilities into named decisions: class names, and optionally a positive class with its threshold."
+    "What turns class probabilities into named decisions: class names, thresholds (one class or one per class), top-k, abstention."
     classes: list[str]
-    positive: int | None = None  # index of the class the threshold applies to
+    positive: int | None = None  # index of the class a single threshold applies to
     threshold: float | None = None  # predict `positive` when its probability >= threshold; otherwise the best other class
+    thresholds: list[float] | None = None  # one-vs-rest: class k is a candidate when p_k >= thresholds[k]; the best one wins; none: abstain
+    top_k: int = 1  # how many ranked classes `decide` reports per sample
+    abstain_below: float | None = None  # abstain (label -1) when the decided class's probability is below this confidence
+    class_map: dict[str, str] | None = None  # output names for classes, e.g. {'3': 'odd', '5': 'odd'} (merge or rename)
 
     def __post_init__(self):
+        k = len(self.classes)
         if (self.positive is None) != (self.threshold is None):
             raise bad_value('positive, threshold', (self.positive, self.threshold), 'must be given together',
                             'pass both, or neither for plain argmax')
-        if self.positive is not None and not 0 <= self.positive < len(self.classes):
-            raise bad_value('positive', self.positive, f'is not a class index in [0, {len(self.classes)})', 'pick one of the classes')
+        if self.positive is not None and not 0 <= self.positive < k:
+            raise bad_value('positive', self.positive, f'is not a class index in [0, {k})', 'pick one of the classes')
+        if self.thresholds is not None:
+            if self.positive is not None:
+                raise bad_value('thresholds', self.thresholds, 'is given with positive/threshold', 'use one threshold rule, not both')
+            if len(self.thresholds) != k or not all(isinstance(t, (int, float)) and 0 <= t <= 1 for t in self.thresholds):
+                raise bad_value('thresholds', self.thresholds, f'is not {k} probabilities in [0, 1]', 'pass one threshold per class')
+        if not (isinstance(self.top_k, int) and 1 <= self.top_k <= k):
+            raise bad_value('top_k', self.top_k, f'is outside [1, {k}]', 'pass how many ranked classes to report, e.g. 3')
+        if self.abstain_below is not None and not (isinstance(self.abstain_below, (int, float)) and 0 <= self.abstain_below <= 1):
+            raise bad_value('abstain_below', self.abstain_below, 'is outside [0, 1]', 'pass a confidence such as 0.6, or None')
+        unknown = sorted(set(self.class_map or {}) - set(map(str, self.classes)))
+        if unknown: raise bad_value('class_map', unknown, 'names classes the model does not have', f'use names from {self.classes}')
 
-    def __call__(self, probs) -> Tensor:
-        "Class indices (N,) for probabilities (N, K)."
-        probs = as_tensor('probs', probs).double()
-        if probs.ndim != 2 or probs.shape[1] != len(self.classes):
-            raise bad_value('probs.shape', tuple(probs.shape), f'does not have {len(self.classes)} class columns',
-                            'pass (N, K) probabilities from the same model')
-        if self.positive is None: return probs.argmax(1)
+
+# %% ../nbs/09_evaluate.ipynb #b29f1f04
+@patch_to(DecisionRule)
+def decide(self, probs) -> Decision:
+    "Decide for probabilities (N, K): the rule's label per sample (-1: abstained) and the top-k classes."
+    probs = as_tensor('probs', probs).double()
+    if probs.ndim != 2 or probs.shape[1] != len(self.classes):
+        raise bad_value('probs.shape', tuple(probs.shape), f'does not have {len(self.classes)} class columns',
+                        'pass (N, K) probabilities from the same model')
+    labels, abstained = probs.argmax(1), torch.zeros(len(probs), dtype=torch.bool)
+    if self.positive is not None:
         others = probs.clone()
         others[:, self.positive] = -math.inf
-        return torch.where(probs[:, self.positive] >= self.threshold, torch.full_like(others[:, 0], self.positive).long(), others.argmax(1))
+        labels = torch.where(probs[:, self.positive] >= self.threshold, torch.full_like(labels, self.positive), others.argmax(1))
+    if self.thresholds is not None:
+        passing = probs >= torch.tensor(self.thresholds, dtype=probs.dtype)
+        labels, abstained = probs.masked_fill(~passing, -math.inf).argmax(1), ~passing.any(1)
+    if self.abstain_below is not None: abstained |= probs.gather(1, labels[:, None])[:, 0] < self.abstain_below
+    top_probs, top = probs.topk(self.top_k, dim=1)
+    return Decision(labels.masked_fill(abstained, -1), abstained, top, top_probs.float())
 
-    def names(self, probs) -> list[str]: return [self.classes[i] for i in self(probs).tolist()]
-    def to_dict(self) -> dict: return dataclasses.asdict(self)
-    @classmethod
-    def from_dict(cls, d: dict) -> DecisionRule: return cls(**d)
+@patch_to(DecisionRule)
+def __call__(self, probs) -> Tensor:
+    "Class indices (N,) for probabilities (N, K); -1 where the rule abstains."
+    return self.decide(probs).labels
+
+@patch_to(DecisionRule)
+def name(self, label: int) -> str | None:
+    "The output name of class index `label` (after `class_map`); None for -1 (abstained)."
+    if label < 0: return None
+    name = str(self.classes[label])
+    return (self.class_map or {}).get(name, name)
+
+@patch_to(DecisionRule)
+def names(self, probs) -> list[str | None]: return [self.name(i) for i in self(probs).tolist()]
+
+@patch_to(DecisionRule)
+def to_dict(self) -> dict: return dataclasses.asdict(self)
+
+@patch_to(DecisionRule, cls_method=True)
+def from_dict(cls, d: dict) -> DecisionRule:
+    "A rule from `to_dict`'s plain dict (as stored in a model package's manifest)."
+    fields = {f.name for f in dataclasses.fields(cls)}
+    if not isinstance(d, dict) or not set(d) <= fields or 'classes' not in d:
+        raise bad_value('rule', d, f'is not a DecisionRule dict with the keys {sorted(fields)}', 'pass DecisionRule.to_dict() output')
+    return cls(**d)
+
 
 # %% ../nbs/09_evaluate.ipynb #d915faa3
 def kfold_indices(y,  # labels (N,)

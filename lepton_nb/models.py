@@ -70,6 +70,7 @@ class MLP(nn.Sequential):
             if dropout: layers.append(nn.Dropout(dropout))
         super().__init__(*layers)
         self.sizes = tuple(sizes)
+        self.init_args = dict(sizes=list(sizes), act=act, dropout=dropout, batchnorm=batchnorm)  # the architecture as data (infer)
 
 class LeptonNN(MLP):
     "The design's reference MLP: 784-100-100-10 with ReLU (sizes adjustable)."
@@ -82,6 +83,7 @@ class LeptonNN(MLP):
                  batchnorm: bool = False,  # batch norm after each hidden linear layer
                 ):
         super().__init__((n_in, *n_hidden, n_out), act=act, dropout=dropout, batchnorm=batchnorm)
+        self.init_args = dict(n_in=n_in, n_hidden=list(n_hidden), n_out=n_out, act=act, dropout=dropout, batchnorm=batchnorm)
 
 # %% ../nbs/02_models.ipynb #5f98bf76
 def conv_out_size(size: int,  # input length
@@ -165,6 +167,9 @@ class CNN(nn.Sequential):
         layers += [nn.AdaptiveAvgPool2d(1),
                    nn.Flatten()] + ([nn.Dropout(dropout)] if dropout else []) + [nn.Linear(channels[-1], n_classes)]
         super().__init__(*layers)
+        self.init_args = dict(channels=list(channels), kernel=kernel if isinstance(kernel, int) else list(kernel), pool=pool,
+                              dropout=dropout, batchnorm=batchnorm, n_classes=n_classes, in_channels=in_channels, act=act,
+                              pool_type=pool_type)
 
 # %% ../nbs/02_models.ipynb #479740ec
 MODELS = {'lepton': LeptonNN, 'mlp': MLP, 'cnn': CNN}

@@ -97,6 +97,7 @@ def token_ids(x: Tensor, vocab_size: int) -> Tensor:
     "Integer token ids (B, T) from `x` (any dtype holding whole numbers in [0, vocab_size))."
     if x.ndim != 2: raise bad_value('tokens.shape', tuple(x.shape), 'is not (batch, time)', 'pass token ids shaped (B, T), padded with 0')
     ids = x.long()
+    if torch.compiler.is_compiling() or torch.jit.is_tracing(): return ids  # export/trace: infer.Predictor checks the ids first
     bad = (ids < 0) | (ids >= vocab_size)
     if x.is_floating_point(): bad |= ids.to(x.dtype) != x
     if bad.any():  # one reduction and one host sync per batch; the details are worked out only for the error
@@ -159,6 +160,8 @@ class LSTMClassifier(nn.Module):
         for name, v in dict(vocab_size=vocab_size, n_classes=n_classes, embed_dim=embed_dim, hidden=hidden, layers=layers).items():
             check_positive(name, v, integer=True)
         self.vocab_size = vocab_size
+        self.init_args = dict(vocab_size=vocab_size, n_classes=n_classes, embed_dim=embed_dim, hidden=hidden, layers=layers,
+                              bidirectional=bidirectional, dropout=dropout)  # the architecture as data (infer)
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         self.lstm = nn.LSTM(embed_dim, hidden, layers, batch_first=True, bidirectional=bidirectional,
                             dropout=dropout if layers > 1 else 0.0)
@@ -167,10 +170,16 @@ class LSTMClassifier(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:  # (B, T) ids -> (B, n_classes) logits
         ids = token_ids(tokens, self.vocab_size)
-        lengths = padding_mask(ids).sum(1).clamp_min(1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(self.embed(ids), lengths, batch_first=True, enforce_sorted=False)
-        _, (h, _) = self.lstm(packed)  # h: (layers * directions, B, H)
-        last = torch.cat([h[-2], h[-1]], 1) if self.lstm.bidirectional else h[-1]
+        lengths = padding_mask(ids).sum(1).clamp_min(1)
+        if torch.compiler.is_compiling() and not self.lstm.bidirectional:
+            # export: packing has data-dependent sizes, so run over the padding too; step t has read tokens 0..t only,
+            # so the output at the last real token equals the packed h[-1]
+            out, _ = self.lstm(self.embed(ids))  # (B, T, H)
+            last = out.gather(1, (lengths - 1)[:, None, None].expand(-1, 1, out.shape[2]))[:, 0]
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(self.embed(ids), lengths.cpu(), batch_first=True, enforce_sorted=False)
+            _, (h, _) = self.lstm(packed)  # h: (layers * directions, B, H)
+            last = torch.cat([h[-2], h[-1]], 1) if self.lstm.bidirectional else h[-1]
         return self.head(self.drop(last))
 
 # %% ../nbs/02a_sequence.ipynb #6f774513
@@ -241,6 +250,8 @@ class TransformerClassifier(nn.Module):
             check_positive(name, v, integer=True)
         if d_model % heads: raise bad_value('d_model', d_model, f'is not divisible by heads={heads}', f'use a multiple of {heads}')
         self.vocab_size, self.d_model = vocab_size, d_model
+        self.init_args = dict(vocab_size=vocab_size, n_classes=n_classes, d_model=d_model, heads=heads, layers=layers, ff=ff,
+                              dropout=dropout, max_len=max_len)  # the architecture as data (infer)
         self.embed = nn.Embedding(vocab_size, d_model, padding_idx=PAD)
         self.register_buffer('pe', positional_encoding(max_len, d_model), persistent=False)
         layer = nn.TransformerEncoderLayer(d_model, heads, ff, dropout, batch_first=True, norm_first=True)
