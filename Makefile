@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tune_speed.py
 	$(BIN)/python benchmarks/keras_overhead.py
 	$(BIN)/python benchmarks/tune_resources.py
+	$(BIN)/python benchmarks/serve_load.py
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs

@@ -24,11 +24,14 @@ from lepton_nb.keras.callbacks import EarlyStopping as KEarlyStopping, ModelChec
 from lepton_nb.keras.layers import Dense as KDense, KerasError
 from lepton_nb.keras.models import Sequential as KSequential
 from lepton_nb.keras.utils import to_categorical
+from lepton_nb.evaluate import DecisionRule
 from lepton_nb.hardware import hardware_report, supports
+from lepton_nb.infer import PackageError, Predictor
 from lepton_nb.learner import Learner
 from lepton_nb.monitor import ResourceMonitor
 from lepton_nb.models import CNN, MLP, LeptonNN, build_model
 from lepton_nb.tune import TuningFailed, tune
+from lepton_nb.serve import create_app, serve
 from lepton_nb.widgets import StudioConfig, ThresholdController
 
 G = torch.Generator().manual_seed(0)
@@ -169,6 +172,8 @@ class Env:
         self.evil = tmp / 'evil.pt'
         with open(self.evil, 'wb') as f: pickle.dump({'model': _Payload()}, f)
         self.db = tmp / 'study.db'
+        from PIL import Image
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp / 'digit.png')
 
     def snapshot(self):
         learn = self.learn
@@ -193,6 +198,19 @@ def env(tmp_path_factory):
 
 
 def _learner(e, **kw): return Learner(MLP((4, 8, 3)), e.data, progress=False, **kw)
+
+@functools.lru_cache(maxsize=None)
+def _saved_predictor(tmp: Path) -> Path:
+    "A package on disk, and a copy with one flipped byte in its weights."
+    learn = Learner(MLP((4, 8, 3)), DataBundle.from_tensors(torch.rand(30, 4), torch.arange(30) % 3), progress=False)
+    good = Predictor.from_learner(learn).save(tmp / 'pkg')
+    bad = tmp / 'pkg_flipped'
+    bad.mkdir()
+    for f in good.iterdir(): (bad / f.name).write_bytes(f.read_bytes())
+    weights = bytearray((bad / 'weights.safetensors').read_bytes())
+    weights[-3] ^= 1
+    (bad / 'weights.safetensors').write_bytes(bytes(weights))
+    return tmp
 
 def _misnamed_callback():
     class Late(Callback): pass
@@ -446,6 +464,36 @@ CASES = [
     ('studio-fraction', lambda e: _studio(schedule='one_cycle', schedule_param=1.0).validate(e.data), IA, 'schedule_param=1.0'),
     ('studio-keys', lambda e: StudioConfig.from_dict({'widht': 3}), IA, 'config keys', "['widht']"),
     ('threshold-positive', lambda e: ThresholdController(e.y, torch.rand(48, 3), positive=5), IA, 'positive=5'),
+    # --- decision rules, the Predictor, packages, exports, the service -------------------------------------------------
+    ('rule-top-k', lambda e: DecisionRule(['a', 'b'], top_k=3), IA, 'top_k=3'),
+    ('rule-thresholds', lambda e: DecisionRule(['a', 'b'], thresholds=[0.5, 1.5]), IA, 'thresholds=[0.5, 1.5]'),
+    ('rule-both-rules', lambda e: DecisionRule(['a', 'b'], positive=1, threshold=0.5, thresholds=[0.5, 0.5]), IA, 'one threshold rule'),
+    ('rule-abstain', lambda e: DecisionRule(['a', 'b'], abstain_below=2), IA, 'abstain_below=2'),
+    ('rule-class-map', lambda e: DecisionRule(['a', 'b'], class_map={'z': 'y'}), IA, "class_map=['z']"),
+    ('rule-from-dict', lambda e: DecisionRule.from_dict({'classes': ['a'], 'topk': 2}), IA, 'rule='),
+    ('pred-not-learner', lambda e: Predictor.from_learner(e.keras), IT, 'Sequential'),
+    ('pred-regression', lambda e: Predictor.from_learner(Learner(MLP((4, 1)), e.regression, loss='mse', progress=False)), IA,
+     'not a classifier'),
+    ('pred-rule-classes', lambda e: Predictor.from_learner(e.learn, rule=DecisionRule(['x', 'y', 'z'])), IA, 'rule.classes'),
+    ('pred-check-size', lambda e: Predictor.from_learner(e.learn, check_size=0), IA, 'check_size=0'),
+    ('pred-bs', lambda e: Predictor.from_learner(e.learn, bs=0), IA, 'bs=0'),
+    ('pred-shape', lambda e: Predictor.from_learner(e.learn).predict(torch.rand(2, 5)), IA, 'inputs.shape=(2, 5)', '(N, 4)'),
+    ('pred-nan', lambda e: Predictor.from_learner(e.learn).predict(torch.tensor([[0.1, float('nan'), 0.2, 0.3]])), IA, 'NaN'),
+    ('pred-empty', lambda e: Predictor.from_learner(e.learn).predict(torch.rand(0, 4)), IA, 'empty batch'),
+    ('pred-image-for-vectors', lambda e: Predictor.from_learner(e.learn).predict(e.tmp / 'digit.png'), IA, 'an image', 'float32 (4,)'),
+    ('pred-strings', lambda e: Predictor.from_learner(e.learn).predict([['a', 'b', 'c', 'd']]), IT, 'inputs'),
+    ('pred-variant', lambda e: Predictor.from_learner(e.learn).with_variant('fp8'), UN, "variant='fp8'"),
+    ('pred-max-drop', lambda e: Predictor.from_learner(e.learn).with_variant('int8', max_acc_drop=2), IA, 'max_acc_drop=2'),
+    ('export-format', lambda e: Predictor.from_learner(e.learn).export('tflite', e.tmp / 'm.tflite'), UN, "format='tflite'"),
+    ('export-atol', lambda e: Predictor.from_learner(e.learn).export('onnx', e.tmp / 'm.onnx', atol=-1), IA, 'atol=-1'),
+    ('export-folder', lambda e: Predictor.from_learner(e.learn).export('pt2', e.tmp / 'nowhere' / 'm.pt2'), IA, 'does not exist'),
+    ('save-exists', lambda e: Predictor.from_learner(e.learn).save(e.tmp), IA, 'exists already', 'overwrite=True'),
+    ('package-missing', lambda e: Predictor.load(e.tmp / 'no_package'), PackageError, 'does not exist'),
+    ('package-flipped', lambda e: Predictor.load(_saved_predictor(e.tmp) / 'pkg_flipped'), PackageError, 'weights.safetensors',
+     'SHA-256'),
+    ('serve-network-no-token', lambda e: serve(_saved_predictor(e.tmp) / 'pkg', host='0.0.0.0'), IA, "host='0.0.0.0'", 'no token'),
+    ('serve-target', lambda e: serve(42), IA, 'predictor_or_dir', 'Predictor.from_learner'),
+    ('serve-max-samples', lambda e: create_app(Predictor.from_learner(e.learn), max_samples=0), IA, 'max_samples=0'),
 ]
 
 

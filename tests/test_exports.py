@@ -12,7 +12,7 @@ MODULES = sorted(m.name.removeprefix('lepton_nb.') for m in pkgutil.walk_package
 
 def test_every_notebook_module_is_found():
     assert {'core', 'data', 'models', 'sequence', 'keras', 'keras.layers', 'keras.models', 'keras.training', 'keras.callbacks', 'keras.datasets',
-            'hardware', 'metrics', 'display', 'checkpoint', 'events', 'progress', 'learner', 'evaluate', 'tune', 'bench', 'widgets'} <= set(MODULES)
+            'hardware', 'metrics', 'display', 'checkpoint', 'events', 'progress', 'learner', 'evaluate', 'tune', 'bench', 'widgets', 'infer', 'serve'} <= set(MODULES)
 
 
 @pytest.mark.parametrize('name', MODULES)
@@ -26,7 +26,8 @@ def test_module_defines_its_public_names(name):
 PUBLIC_API = {  # the contract in DESIGN.md's "Public API", plus the names the tutorials teach
     'data': ['DataBundle', 'load_dataset'], 'models': ['LeptonNN', 'MLP', 'CNN', 'build_model', 'summary', 'receptive_field'],
     'learner': ['Learner'], 'hardware': ['hardware_report', 'supports', 'choose_precision', 'matmul_peak'], 'metrics': ['accuracy', 'precision', 'recall', 'f1_score', 'confusion_matrix', 'classification_report'],
-    'evaluate': ['cross_validate', 'roc_auc_score', 'choose_threshold', 'evaluation_card'], 'tune': ['tune'],
+    'evaluate': ['cross_validate', 'roc_auc_score', 'choose_threshold', 'evaluation_card', 'DecisionRule'], 'tune': ['tune'],
+    'infer': ['Predictor', 'Prediction', 'Preprocessing', 'PackageError', 'ParityError'], 'serve': ['serve', 'create_app'],
     'bench': ['benchmark_training', 'benchmark_inference', 'compare_accelerations', 'fastest_by_batch'], 'widgets': ['TrainingStudio', 'Playground'],
     'sequence': ['LSTMClassifier', 'TransformerClassifier', 'attention', 'lstm_scratch'],
     'keras': ['Sequential', 'layers', 'Input', 'models', 'datasets', 'utils', 'optimizers', 'callbacks', 'load_image_dataset'],
