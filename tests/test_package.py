@@ -41,7 +41,21 @@ def _trained(model, data) -> Predictor:
     return Predictor.from_learner(learn, rule=DecisionRule(data.classes, abstain_below=0.3), check_size=32)
 
 
-KINDS = {'cnn': lambda: _trained(CNN((4, 8)), _small_mnist()),
+def _keras_cnn() -> Predictor:
+    from lepton_nb import keras
+    from lepton_nb.keras import layers
+    data = _small_mnist()
+    def keras_layout(x): return (x * data.std + data.mean).permute(0, 2, 3, 1).numpy()  # channels last, in [0, 1]
+    torch.manual_seed(0)
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(4, 3, activation='relu'), layers.Flatten(),
+                              layers.Dense(10, activation='softmax')])
+    model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')
+    model.fit(keras_layout(data.x_train), data.y_train.numpy(), epochs=1, verbose=0)
+    return Predictor.from_keras(model, keras_layout(data.x_valid), data.y_valid.numpy(), classes=data.classes,
+                                rule=DecisionRule(data.classes, abstain_below=0.3))
+
+
+KINDS = {'cnn': lambda: _trained(CNN((4, 8)), _small_mnist()), 'keras_cnn': _keras_cnn,
          'notebook_model': lambda: _trained(NotebookModel(), _small_mnist()),
          'transformer': lambda: _trained(TransformerClassifier(30, d_model=16, heads=2, layers=1, ff=16), make_sequence_task(300))}
 
@@ -54,6 +68,7 @@ def package(request, tmp_path_factory):
 
 def _raw_inputs(predictor: Predictor) -> torch.Tensor:
     if predictor.pre.dtype == 'int64': return make_sequence_task(40, seed=5).x_train[:6]
+    if predictor.pre.channels_last: return torch.rand(6, 28, 28, 1, generator=torch.Generator().manual_seed(1))
     return torch.randint(0, 256, (6, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
 
 
@@ -133,6 +148,7 @@ def test_the_manifest_describes_the_package(package):
     assert set(manifest['files']) == {f.name for f in path.iterdir()} - {MANIFEST, MANIFEST_HASH}
     assert all(sha256_file(path / name) == info['sha256'] for name, info in manifest['files'].items())
     assert manifest['classes'] == predictor.rule.classes and manifest['rule']['abstain_below'] == 0.3
-    assert set(manifest['versions']) == {'lepton_nb', 'torch', 'python'} and 'train_loss' in manifest['metrics']
-    assert manifest['architecture']['kind'] == ('torch.export' if kind == 'notebook_model' else 'lepton_nb')
+    assert set(manifest['versions']) == {'lepton_nb', 'torch', 'python'}
+    assert kind == 'keras_cnn' or 'train_loss' in manifest['metrics']
+    assert manifest['architecture']['kind'] == {'notebook_model': 'torch.export', 'keras_cnn': 'keras'}.get(kind, 'lepton_nb')
     assert subprocess.run(['sha256sum', '-c', MANIFEST_HASH], cwd=path, capture_output=True).returncode == 0

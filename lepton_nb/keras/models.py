@@ -131,26 +131,38 @@ def save(self, filepath: str | os.PathLike):
     "Write architecture, compile settings and weights to one file (atomically)."
     if self.net is None: self.build()
     opt = self.compiled['optimizer'] if self.compiled else None
-    atomic_save({'format': 'lepton_nb.keras/1', 'name': self.name, 'input_shape': list(self._input_shape),
-                 'layers': [layer.get_config() for layer in self.layers],
+    atomic_save({'format': 'lepton_nb.keras/1', **self.get_config(),
                  'compile': None if opt is None else {'optimizer': opt.name, 'learning_rate': opt.learning_rate,
                                                       'loss': self.compiled['loss'], 'metrics': self.compiled['metrics'],
                                                       'precision': self.compiled['precision']},
                  'state_dict': self.net.state_dict()}, filepath)
+
+@patch_to(Sequential)
+def get_config(self) -> dict:
+    "The architecture as plain data (name, input shape, layer configurations), as Keras's `get_config`."
+    if self._input_shape is None: raise KerasError('the input shape is unknown. Fix: build the model (or fit it) first.')
+    return {'name': self.name, 'input_shape': list(self._input_shape), 'layers': [layer.get_config() for layer in self.layers]}
+
+@patch_to(Sequential, cls_method=True)
+def from_config(cls, config: dict) -> Sequential:
+    "A built Sequential (fresh weights) from `get_config`'s data."
+    model = cls(name=config['name'])
+    for cfg in config['layers']:
+        cfg = dict(cfg)
+        if cfg.get('class') not in LAYER_CLASSES:
+            raise bad_value('config.layers[i].class', cfg.get('class'), 'is not a lepton_nb.keras layer',
+                            f'use one of {sorted(LAYER_CLASSES)}')
+        layer_cls = LAYER_CLASSES[cfg.pop('class')]
+        input_shape, name = cfg.pop('input_shape'), cfg.pop('name')
+        model.add(layer_cls(**cfg, input_shape=input_shape, name=name) if input_shape else layer_cls(**cfg, name=name))
+    return model.build(tuple(config['input_shape']))
 
 def load_model(filepath: str | os.PathLike) -> Sequential:
     "A Sequential saved by `model.save`, rebuilt and with its weights (safe loading)."
     saved = safe_load(filepath)
     if not isinstance(saved, dict) or saved.get('format') != 'lepton_nb.keras/1':
         raise bad_value('filepath', str(filepath), 'is not a model saved by lepton_nb.keras', 'load a file written by model.save(...)')
-    model = Sequential(name=saved['name'])
-    for cfg in saved['layers']:
-        cfg = dict(cfg)
-        cls = LAYER_CLASSES[cfg.pop('class')]
-        input_shape = cfg.pop('input_shape')
-        name = cfg.pop('name')
-        model.add(cls(**cfg, input_shape=input_shape, name=name) if input_shape else cls(**cfg, name=name))
-    model.build(tuple(saved['input_shape']))
+    model = Sequential.from_config(saved)
     model.net.load_state_dict(saved['state_dict'])
     if saved['compile']:
         c = saved['compile']
