@@ -17,9 +17,9 @@ from torch import Tensor
 from .core import DatasetNotFound, InvalidType, bad_value, check_choice, check_positive, patch_to
 
 # %% auto #0
-__all__ = ['SPLITS', 'TASKS', 'TORCHVISION_SETS', 'TOY_SETS', 'OFFLINE_SETS', 'ASSETS', 'as_tensor', 'fit_standardizer',
-           'check_finite', 'check_split', 'TensorLoader', 'rotate_shift', 'Augment', 'DataBundle', 'data_root',
-           'make_toy', 'load_dataset', 'dataset_available', 'write_mnist_idx', 'make_shapes10']
+__all__ = ['SPLITS', 'TASKS', 'TORCHVISION_SETS', 'TOY_SETS', 'OFFLINE_SETS', 'ASSETS', 'SOURCES', 'as_tensor',
+           'fit_standardizer', 'check_finite', 'check_split', 'TensorLoader', 'rotate_shift', 'Augment', 'DataBundle',
+           'data_root', 'make_toy', 'load_dataset', 'dataset_available', 'write_mnist_idx', 'make_shapes10']
 
 # %% ../nbs/01_data.ipynb #d7aa850d
 def as_tensor(name: str, value) -> Tensor:
@@ -53,6 +53,7 @@ def check_split(split: str,  # 'train', 'valid' or 'test' (named in the message)
                 x: Tensor,  # inputs (N, ...)
                 y: Tensor,  # labels (N,)
                 n_classes: int | None = None,  # labels must lie in [0, n_classes); None: not checked
+                gate=None,  # a quality gate (lepton_nb.quality.QualityGate) to run on the split as well
                ):
     "Raise an `InvalidArgument` naming the split and the fix if `x`/`y` cannot be used for training."
     if x.ndim < 2:
@@ -64,11 +65,12 @@ def check_split(split: str,  # 'train', 'valid' or 'test' (named in the message)
     if len(x) != len(y): raise bad_value(f'len(x_{split}), len(y_{split})', (len(x), len(y)), 'differ', 'pass one label per input')
     if len(x) == 0: raise bad_value(f'x_{split}', 'empty', 'has no samples', f'pass at least one {split} sample')
     check_finite(f'x_{split}', x)
-    if y.is_floating_point() or n_classes is None: return
-    low, high = int(y.min()), int(y.max())
-    if low < 0 or high >= n_classes:
-        raise bad_value(f'y_{split}', f'labels in [{low}, {high}]', f'is outside [0, {n_classes}) for {n_classes} classes',
-                        'map labels to 0..n_classes-1, or pass classes= with every class')
+    if not y.is_floating_point() and n_classes is not None:
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= n_classes:
+            raise bad_value(f'y_{split}', f'labels in [{low}, {high}]', f'is outside [0, {n_classes}) for {n_classes} classes',
+                            'map labels to 0..n_classes-1, or pass classes= with every class')
+    if gate is not None: gate.enforce({split: (x, y)})
 
 # %% ../nbs/01_data.ipynb #b69129df
 class TensorLoader:
@@ -165,6 +167,8 @@ class DataBundle:
     std: Tensor | None = None
     augment: Callable[[Tensor], Tensor] | None = None  # batch transform for the training loader
     name: str = 'tensors'
+    feature_names: list = field(default_factory=list)  # column names of tabular inputs (from_csv); empty otherwise
+    encoder: object = None  # the fitted encoder of tabular sources (sources.TabularEncoder): encodes new rows
 
     @property
     def n_classes(self) -> int: return len(self.classes)
@@ -385,6 +389,7 @@ def load_dataset(name: str,  # 'mnist', 'fashion_mnist', 'cifar10', or an offlin
                  valid_pct: float = 0.1,  # fraction of train held out for validation
                  seed: int = 0,  # seeds the splits and the toy generators
                  augment: Callable | None = None,  # batch transform for training batches, e.g. Augment(rotate=10)
+                 gate=None,  # a quality gate (lepton_nb.quality.QualityGate): raise if the loaded data fails it
                  **toy_kwargs,  # n_samples, noise for the toy sets
                 ) -> DataBundle:
     "Load a dataset by name into a standardised `DataBundle`."
@@ -393,7 +398,9 @@ def load_dataset(name: str,  # 'mnist', 'fashion_mnist', 'cifar10', or an offlin
         download = os.environ.get('LEPTON_DOWNLOAD') == '1' if download is None else download
         arrays, classes = _load_torchvision(name, data_root(root), bool(download))
     else: arrays, classes = _load_offline(name, seed, **toy_kwargs)
-    return DataBundle.from_tensors(*arrays, valid_pct=valid_pct, classes=classes, seed=seed, augment=augment, name=name)
+    data = DataBundle.from_tensors(*arrays, valid_pct=valid_pct, classes=classes, seed=seed, augment=augment, name=name)
+    if gate is not None: gate.enforce(data)
+    return data
 
 def dataset_available(name: str, root: str | os.PathLike | None = None) -> bool:
     "True if `load_dataset(name, root)` works offline."
@@ -403,6 +410,17 @@ def dataset_available(name: str, root: str | os.PathLike | None = None) -> bool:
         _load_torchvision(name, data_root(root), download=False)
         return True
     except DatasetNotFound: return False
+
+# %% ../nbs/01_data.ipynb #b1488dc5
+SOURCES = ('from_csv', 'from_image_folder', 'split_indices', 'read_table', 'scan_image_folder', 'write_image_folder',
+           'bundle_from_splits', 'TabularEncoder')
+
+def __getattr__(name: str):
+    "Serve the names of `lepton_nb.sources` from this module too (imported on first use: sources builds on this module)."
+    if name in SOURCES:
+        from lepton_nb import sources
+        return getattr(sources, name)
+    raise AttributeError(f"module 'lepton_nb.data' has no attribute {name!r}")
 
 # %% ../nbs/01_data.ipynb #c2d2dd26
 def write_mnist_idx(folder: str | os.PathLike,  # e.g. root/MNIST/raw
