@@ -86,7 +86,7 @@ class TabularEncoder:
         encoding = check_choice('encoding', encoding, ENCODINGS)
         mean, std = {}, {}
         if numeric:
-            m, s = fit_standardizer(torch.as_tensor(df[list(numeric)].to_numpy(np.float64)))
+            m, s = fit_standardizer(torch.tensor(df[list(numeric)].to_numpy(np.float64)))
             mean, std = dict(zip(numeric, m.tolist())), dict(zip(numeric, s.tolist()))
         categories = {c: sorted(df[c].astype(str).unique().tolist()) for c in categorical}
         return cls(list(numeric), list(categorical), encoding, mean, std, categories)
@@ -109,7 +109,7 @@ def transform(self: TabularEncoder, df: pd.DataFrame) -> Tensor:
     if missing: raise bad_value('columns', missing, 'are missing from the table', 'pass rows with the columns the encoder was fitted on')
     parts = []
     if self.numeric:
-        x = torch.as_tensor(df[self.numeric].to_numpy(np.float64))
+        x = torch.tensor(df[self.numeric].to_numpy(np.float64))
         mean, std = (torch.tensor([d[c] for c in self.numeric], dtype=torch.float64) for d in (self.mean, self.std))
         parts.append((x - mean) / std)
     for c in self.categorical:
