@@ -75,6 +75,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/keras_overhead.py
 	$(BIN)/python benchmarks/tune_resources.py
 	$(BIN)/python benchmarks/serve_load.py
+	$(BIN)/python benchmarks/data_path.py
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs

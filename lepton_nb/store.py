@@ -89,11 +89,16 @@ class MappedArray(RowSource):
 
     def read(self, idx: np.ndarray) -> np.ndarray:
         contiguous = len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1
-        raw = self.array[idx[0]:idx[-1] + 1] if contiguous else self.array[idx]
-        self.touched += len(idx) * self.row_bytes + FAULT_AROUND if contiguous else len(idx) * max(self.row_bytes, FAULT_AROUND)
-        raw = np.array(raw)  # copy out of the mapping before its pages may be dropped
-        if self.memory_budget is not None and self.touched > self.memory_budget: self.release()
-        return raw
+        per_row = self.row_bytes if contiguous else max(self.row_bytes, FAULT_AROUND)
+        step = len(idx) if self.memory_budget is None else max(1, self.memory_budget // (2 * per_row))  # pieces within budget
+        parts = []
+        for first in range(0, max(len(idx), 1), step):
+            piece = idx[first:first + step]
+            raw = self.array[piece[0]:piece[-1] + 1] if contiguous and len(piece) else self.array[piece]
+            parts.append(np.array(raw))  # copy out of the mapping before its pages are dropped
+            self.touched += len(piece) * per_row + (FAULT_AROUND if contiguous else 0)
+            if self.memory_budget is not None and self.touched > self.memory_budget // 2: self.release()
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def release(self):
         "Hand the mapped pages back to the OS (they stay in the page cache); RSS drops by what was touched."
