@@ -175,6 +175,20 @@ def _target(y: pd.Series, task: str | None) -> tuple[Tensor, list, str]:
     ids = pd.Categorical(y, categories=classes).codes
     return torch.as_tensor(ids.astype(np.int64)), [str(c) for c in classes], task
 
+def _with_split_column(df: pd.DataFrame, splits: dict) -> pd.DataFrame:
+    "A copy of df with a '__split__' column from {'train': positions, ...}; every row must be in exactly one split."
+    where = np.full(len(df), None, dtype=object)
+    for s, rows in splits.items():
+        s = check_choice('splits', s, ('train', 'valid', 'test'))
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(df) or pd.notna(where[rows]).any()):
+            raise bad_value('splits', s, f'has positions outside 0..{len(df) - 1} or already in another split', 'give each row one split')
+        where[rows] = s
+    if pd.isna(where).any(): raise bad_value('splits', f'{int(pd.isna(where).sum())} rows', 'are in no split', 'give every row a split')
+    if 'train' not in splits or not len(splits['train']):
+        raise bad_value('splits', list(splits), 'has no training rows', 'add a train split')
+    return df.assign(__split__=where)
+
 def _refuse_missing(df: pd.DataFrame, columns: list):
     counts = df[columns].isna().sum()
     counts = counts[counts > 0]
@@ -194,6 +208,7 @@ def from_csv(source: str | os.PathLike | pd.DataFrame,  # a CSV/TSV/Parquet path
              stratify: bool = True,  # keep class shares in every split (classification only)
              groups: str | None = None,  # a column of group ids: a group never straddles two splits
              seed: int = 0,  # seeds the split
+             splits: dict | None = None,  # {'train': row positions, 'valid': ..., 'test': ...} to use instead of a random split
              task: str | None = None,  # 'classification' or 'regression'; None: from the target's dtype
              na: str = 'raise',  # missing values: 'raise' (name the columns) or 'drop' the rows
              gate=None,  # a quality gate (lepton_nb.quality.QualityGate): refuse data that fails it, before encoding
@@ -206,11 +221,13 @@ def from_csv(source: str | os.PathLike | pd.DataFrame,  # a CSV/TSV/Parquet path
     numeric, cats = _columns(df, target, features, categorical, groups)
     na = check_choice('na', na, ('raise', 'drop'))
     used = numeric + cats + [target] + ([groups] if groups else [])
+    if splits is not None: df = _with_split_column(df, splits)
     if na == 'drop': df = df.dropna(subset=used)
     _refuse_missing(df, used)
     y, classes, task = _target(df[target], task)
-    splits = split_indices(len(df), valid_pct, test_pct, seed=seed, groups=None if groups is None else df[groups].to_numpy(),
-                           stratify=y.numpy() if stratify and task == 'classification' and groups is None else None)
+    if splits is not None: splits = {s: np.flatnonzero(df['__split__'].to_numpy() == s) for s in ('train', 'valid', 'test')}
+    else: splits = split_indices(len(df), valid_pct, test_pct, seed=seed, groups=None if groups is None else df[groups].to_numpy(),
+                                 stratify=y.numpy() if stratify and task == 'classification' and groups is None else None)
     if gate is not None: gate.enforce(df[numeric + cats + [target]], target=target, splits=splits)
     encoder = TabularEncoder.fit(df.iloc[splits['train']], numeric, cats, encoding)
     parts = {}
