@@ -32,6 +32,10 @@ from lepton_nb.monitor import ResourceMonitor
 from lepton_nb.models import CNN, MLP, LeptonNN, build_model
 from lepton_nb.tune import TuningFailed, tune
 from lepton_nb.serve import create_app, serve
+from lepton_nb.features import select_features
+from lepton_nb.quality import clean, quality_report
+from lepton_nb.sources import from_csv, from_image_folder, split_indices, write_image_folder
+from lepton_nb.store import StoreError, open_memmap, to_memmap
 from lepton_nb.widgets import StudioConfig, ThresholdController
 
 G = torch.Generator().manual_seed(0)
@@ -211,6 +215,30 @@ def _saved_predictor(tmp: Path) -> Path:
     weights[-3] ^= 1
     (bad / 'weights.safetensors').write_bytes(bytes(weights))
     return tmp
+
+def _data_files(tmp: Path) -> Path:
+    "Bad files for the data sources (made once): a table, a Parquet file that is not one, image folders, a damaged store."
+    root = tmp / 'files'
+    if root.exists(): return root
+    root.mkdir()
+    import pandas as pd
+    pd.DataFrame({'a': [1.0, None, 3.0, 4.0], 'b': ['x', 'y', 'x', 'y'], 'y': [0, 1, 0, 1]}).to_csv(root / 't.csv', index=False)
+    (root / 'broken.parquet').write_text('not parquet')
+    (root / 'empty' / 'cats').mkdir(parents=True)
+    pixels = (np.arange(4 * 28 * 28) % 256).astype(np.uint8).reshape(4, 28, 28)
+    write_image_folder(root / 'images', pixels, [0, 0, 1, 1], ['cats', 'dogs'])
+    write_image_folder(root / 'broken', pixels, [0, 0, 1, 1], ['cats', 'dogs'])
+    (root / 'broken' / 'dogs' / 'bad.png').write_bytes(b'not a png')
+    write_image_folder(root / 'mixed', pixels, [0, 0, 1, 1], ['cats', 'dogs'])
+    write_image_folder(root / 'mixed' / 'dogs', pixels[:1, :20], [0], ['.'])
+    store = to_memmap(load_dataset('moons', n_samples=40), root / 'store')
+    (store / 'manifest.json').write_text('{"format": ')
+    return root
+
+
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob('*'))}
+
 
 def _misnamed_callback():
     class Late(Callback): pass
@@ -497,7 +525,35 @@ CASES = [
     ('serve-network-no-token', lambda e: serve(_saved_predictor(e.tmp) / 'pkg', host='0.0.0.0'), IA, "host='0.0.0.0'", 'no token'),
     ('serve-target', lambda e: serve(42), IA, 'predictor_or_dir', 'Predictor.from_learner'),
     ('serve-max-samples', lambda e: create_app(Predictor.from_learner(e.learn), max_samples=0), IA, 'max_samples=0'),
+    # --- data sources, quality, store, features -----------------------------------------------------------------------
+    ('csv-missing-file', lambda e: from_csv(_data_files(e.tmp) / 'none.csv', target='y'), DatasetNotFound, 'none.csv'),
+    ('csv-target', lambda e: from_csv(_data_files(e.tmp) / 't.csv', target='lable'), IA, "target=['lable']", "'y'"),
+    ('csv-missing-values', lambda e: from_csv(_data_files(e.tmp) / 't.csv', target='y'), IA, "'a' (1)", 'impute'),
+    ('csv-not-parquet', lambda e: from_csv(_data_files(e.tmp) / 'broken.parquet', target='y'), IA, 'broken.parquet', 'could not be read'),
+    ('csv-splits', lambda e: from_csv(_data_files(e.tmp) / 't.csv', target='y', na='drop', splits={'train': [0, 1]}), IA, 'in no split'),
+    ('folder-missing', lambda e: from_image_folder(_data_files(e.tmp) / 'nowhere'), DatasetNotFound, 'nowhere', 'is not a folder'),
+    ('folder-empty', lambda e: from_image_folder(_data_files(e.tmp) / 'empty'), IA, 'holds no image files'),
+    ('image-unreadable', lambda e: from_image_folder(_data_files(e.tmp) / 'broken'), IA, 'bad.png', 'cannot be read as an image'),
+    ('image-mixed-sizes', lambda e: from_image_folder(_data_files(e.tmp) / 'mixed'), IA, 'size=None', 'different sizes', 'size=(height'),
+    ('image-channels', lambda e: from_image_folder(_data_files(e.tmp) / 'images', channels=2), IA, 'channels=2'),
+    ('split-fractions', lambda e: split_indices(10, 0.5, 0.5), IA, 'valid_pct + test_pct'),
+    ('store-corrupt-manifest', lambda e: open_memmap(_data_files(e.tmp) / 'store'), StoreError, 'manifest.json', 'not valid JSON'),
+    ('store-exists', lambda e: to_memmap(e.data, _data_files(e.tmp) / 'images'), IA, 'exists', 'overwrite=True'),
+    ('store-dtype', lambda e: to_memmap(e.data, e.tmp / 'new_store', dtype='int4'), UN, "dtype='int4'"),
+    ('quality-target', lambda e: quality_report(_data_files(e.tmp) / 't.csv', target='label'), IA, "target='label'"),
+    ('clean-step', lambda e: clean(_data_files(e.tmp) / 't.csv', ['shuffle'], target='y'), UN, "steps='shuffle'"),
+    ('features-k', lambda e: select_features(e.data, k=0), IA, 'k=0'),
 ]
+
+
+def test_data_sources_refuse_bad_files_without_touching_them(tmp_path):
+    "Every refused data-source call above leaves the files it was given exactly as they were."
+    root = _data_files(tmp_path)
+    before = _tree(root)
+    for name, call, error, *_ in CASES:
+        if name.split('-')[0] in ('csv', 'folder', 'image', 'store', 'quality', 'clean'):
+            with pytest.raises(error): call(type('E', (), {'tmp': tmp_path, 'data': DataBundle.from_tensors(X, Y)}))
+    assert _tree(root) == before
 
 
 def test_catalogue_is_large_and_unique():
