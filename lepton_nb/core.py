@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #dbb4936f
 from __future__ import annotations
-import os, random, sys
+import hashlib, os, random, sys
 from contextlib import contextmanager
 from typing import Any, Iterable
 
@@ -13,8 +13,8 @@ import torch
 
 # %% auto #0
 __all__ = ['LeptonError', 'InvalidArgument', 'InvalidType', 'UnknownName', 'DatasetNotFound', 'MissingDependency', 'bad_value',
-           'check_choice', 'check_positive', 'require', 'get_device', 'set_seed', 'set_threads', 'num_threads',
-           'patch_to', 'eval_mode']
+           'check_choice', 'check_positive', 'require', 'sha256_file', 'get_device', 'set_seed', 'set_threads',
+           'num_threads', 'patch_to', 'eval_mode']
 
 # %% ../nbs/00_core.ipynb #594b5081
 class LeptonError(Exception):
@@ -74,6 +74,14 @@ def require(module: str, extra: str):
     try: return importlib.import_module(module)
     except ImportError as err:
         raise MissingDependency(f"{module} is not installed ({err}). Fix: pip install 'lepton_nb[{extra}]'.") from None
+
+# %% ../nbs/00_core.ipynb #5a5689f0
+def sha256_file(path: str | os.PathLike) -> str:
+    "The SHA-256 of a file's bytes (hex), read in 1 MiB blocks (packages, stores and change logs record it)."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #a1301aa5
 def get_device(device: str | torch.device | None = None) -> torch.device:

@@ -5,7 +5,7 @@
 # %% ../nbs/17_features.ipynb #f6027810
 from __future__ import annotations
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import torch
@@ -118,7 +118,6 @@ class FeatureSelection:
 
 def subset_features(data: DataBundle, columns: Sequence[int]) -> DataBundle:
     "A copy of a tabular bundle with only `columns` of every split (statistics and names follow)."
-    from dataclasses import replace
     cols = torch.as_tensor(list(columns), dtype=torch.long)
     parts = {f'x_{s}': getattr(data, f'x_{s}')[:, cols] for s in ('train', 'valid', 'test') if data.has(s)}
     pick = lambda t: None if t is None else t[cols]

@@ -4,14 +4,15 @@
 
 # %% ../nbs/13_infer.ipynb #d8e68034
 from __future__ import annotations
-import contextlib, copy, dataclasses, hashlib, io, json, os, platform, re, shutil, tempfile, time, warnings
+import contextlib, copy, dataclasses, io, json, os, platform, re, shutil, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .core import InvalidArgument, InvalidType, LeptonError, bad_value, check_choice, check_positive, eval_mode, patch_to, require
+from .core import (InvalidArgument, InvalidType, LeptonError, bad_value, check_choice, check_positive, eval_mode, patch_to,
+                            require, sha256_file)
 from .data import DataBundle, as_tensor
 from .models import CNN, MLP, LeptonNN
 from .sequence import LSTMClassifier, TransformerClassifier
@@ -26,7 +27,7 @@ from .keras.models import Sequential as KerasSequential
 __all__ = ['ARCHITECTURES', 'VARIANTS', 'ONNX_OPSET', 'EXPORT_FORMATS', 'PARITY_BATCHES', 'PACKAGE_FORMAT', 'PACKAGE_VERSION',
            'WEIGHTS', 'PROGRAM', 'MANIFEST', 'MANIFEST_HASH', 'PackageError', 'ParityError', 'Preprocessing',
            'preprocess_inputs', 'architecture', 'build_architecture', 'Prediction', 'Predictor', 'ParityReport',
-           'OnnxSession', 'load_pt2', 'sha256_file']
+           'OnnxSession', 'load_pt2']
 
 # %% ../nbs/13_infer.ipynb #4c4792a5
 class PackageError(InvalidArgument):
@@ -516,13 +517,6 @@ def export(self,
 # %% ../nbs/13_infer.ipynb #4affe26f
 PACKAGE_FORMAT, PACKAGE_VERSION = 'lepton_nb.package', 1
 WEIGHTS, PROGRAM, MANIFEST, MANIFEST_HASH = 'weights.safetensors', 'model.pt2', 'manifest.json', 'manifest.sha256'
-
-def sha256_file(path: str | os.PathLike) -> str:
-    "The SHA-256 of a file's bytes (hex)."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()
 
 def _versions() -> dict:
     import lepton_nb

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_quality.ipynb #10139b50
 from __future__ import annotations
-import hashlib, io, json, os
+import io, json, os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
@@ -13,18 +13,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import InvalidType, LeptonError, bad_value, check_choice, patch_to
+from .core import InvalidType, LeptonError, bad_value, check_choice, patch_to, sha256_file
 from .data import SPLITS, DataBundle
-from .sources import read_table
+from .sources import SPLIT_COLUMN, read_table, with_split_column
 
 # %% auto #0
 __all__ = ['TARGET', 'SPLIT', 'ROBUST_Z', 'NEAR_CONSTANT', 'NUMERIC_SHARE', 'FIXES', 'STEPS', 'WHY', 'as_quality_frame',
-           'features', 'row_keys', 'robust_z', 'robust_fences', 'robust_outliers', 'iqr_outliers', 'column_table',
-           'row_problems', 'DataQualityError', 'QualityGate', 'QualityReport', 'quality_report', 'inject_problems',
-           'ChangeLog', 'clean', 'plot_quality']
+           'features', 'row_keys', 'median_mad', 'robust_z', 'robust_fences', 'robust_outliers', 'iqr_outliers',
+           'column_table', 'row_problems', 'DataQualityError', 'QualityGate', 'QualityReport', 'quality_report',
+           'inject_problems', 'ChangeLog', 'clean', 'plot_quality']
 
-# %% ../nbs/15_quality.ipynb #104278c8
-TARGET, SPLIT = '__target__', '__split__'
+# %% ../nbs/15_quality.ipynb #81615cd1
+TARGET, SPLIT = '__target__', SPLIT_COLUMN
 
 def _tensor_frame(x, y, split: str, names: Sequence = ()) -> pd.DataFrame:
     x = torch.as_tensor(x)
@@ -46,11 +46,7 @@ def as_quality_frame(data,  # DataFrame, CSV/Parquet path, DataBundle, (x, y), o
         if target is not None:
             if target not in df.columns: raise bad_value('target', target, 'is not a column', f'use one of {list(df.columns)}')
             df = df.rename(columns={target: TARGET})
-        if splits is not None:
-            df[SPLIT] = None
-            for s, rows in splits.items(): df.iloc[np.asarray(rows), df.columns.get_loc(SPLIT)] = check_choice('splits', s, SPLITS)
-            if df[SPLIT].isna().any(): raise bad_value('splits', 'the given rows', 'leave some rows in no split', 'give every row a split')
-        return df, info
+        return (df if splits is None else with_split_column(df, splits)), info
     if isinstance(data, DataBundle):
         info.update(n_classes=data.n_classes or None, sample_shape=tuple(data.input_shape), classes=list(data.classes))
         parts = {s: data.split(s) for s in SPLITS if data.has(s)}
@@ -77,17 +73,19 @@ ROBUST_Z, NEAR_CONSTANT, NUMERIC_SHARE = 3.5, 0.99, 0.9
 
 def _train_rows(df: pd.DataFrame) -> pd.DataFrame: return df[df[SPLIT] == 'train'] if SPLIT in df else df
 
+def median_mad(ref: pd.Series) -> tuple[float, float]:
+    "The median of `ref` and its median absolute deviation from it."
+    med = ref.median()
+    return med, (ref - med).abs().median()
+
 def robust_z(col: pd.Series, ref: pd.Series | None = None) -> pd.Series:
     "Iglewicz-Hoaglin modified z-score 0.6745 (x - median) / MAD, median and MAD of `ref` (default `col`); NaN where MAD is 0."
-    ref = col if ref is None else ref
-    med = ref.median()
-    mad = (ref - med).abs().median()
+    med, mad = median_mad(col if ref is None else ref)
     return 0.6745 * (col - med) / mad if mad > 0 else col * np.nan
 
 def robust_fences(ref: pd.Series) -> tuple[float, float] | None:
     "The values where |robust z| = 3.5 for `ref`'s median and MAD: median -+ 3.5 MAD / 0.6745; None where MAD is 0."
-    med = ref.median()
-    mad = (ref - med).abs().median()
+    med, mad = median_mad(ref)
     return (med - ROBUST_Z * mad / 0.6745, med + ROBUST_Z * mad / 0.6745) if mad > 0 else None
 
 def robust_outliers(col: pd.Series, ref: pd.Series | None = None) -> pd.Series:
@@ -108,12 +106,12 @@ def _type_problems(col: pd.Series) -> int:
     numbers = pd.to_numeric(present, errors='coerce').notna()
     return int((~numbers).sum()) if len(present) and numbers.mean() >= NUMERIC_SHARE else 0
 
-def column_table(df: pd.DataFrame, images: bool = False) -> pd.DataFrame:
+def column_table(df: pd.DataFrame) -> pd.DataFrame:
     "Per feature column: dtype, missing, unique, constant, near-constant, outliers (robust z, IQR; train statistics), type problems."
     rows, train = [], _train_rows(df)
     for c in features(df):
         col = df[c]
-        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) and not images
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
         counts = col.value_counts(dropna=True)
         top = counts.iloc[0] / max(col.notna().sum(), 1) if len(counts) else 1.0
         rows.append({'column': c, 'dtype': str(col.dtype), 'missing': int(col.isna().sum()), 'unique': len(counts),
@@ -227,7 +225,8 @@ def quality_report(data,  # DataFrame, CSV/Parquet path, DataBundle, (x, y), or 
     cols = pd.DataFrame() if images else column_table(df)
     feats = features(df)
     rows = row_problems(df)
-    rows['missing'] = df.index[df.drop(columns=[SPLIT], errors='ignore').isna().any(axis=1)].tolist()
+    holes = df.drop(columns=[SPLIT], errors='ignore').isna()
+    rows['missing'] = df.index[holes.any(axis=1)].tolist()
     numeric_cells = sum(len(df) for c in feats if pd.api.types.is_numeric_dtype(df[c])) if not images else 0
     outliers = int(cols.outliers.sum()) if len(cols) else 0
     y = df[TARGET] if TARGET in df else None
@@ -238,7 +237,7 @@ def quality_report(data,  # DataFrame, CSV/Parquet path, DataBundle, (x, y), or 
         out_of_range = int((values.isna() | (values < 0) | (values >= k) | (values % 1 != 0)).sum())
     counts = y.value_counts().sort_index() if y is not None else pd.Series(dtype=int)
     summary = {'rows': len(df), 'columns': len(feats),
-               'missing': int(df.drop(columns=[SPLIT], errors='ignore').isna().sum().sum()),
+               'missing': int(holes.to_numpy().sum()),
                'duplicates': len(rows['duplicates']), 'conflicting_labels': len(rows['conflicting_labels']),
                'leaked': len(rows['leaked']), 'outliers': outliers,
                'outlier_fraction': outliers / numeric_cells if numeric_cells else 0.0,
@@ -281,7 +280,7 @@ def inject_problems(df: pd.DataFrame,  # a clean table (no duplicate rows)
         row, col = free[cell // len(numeric)], numeric[cell % len(numeric)]
         if i < missing: out.loc[row, col] = np.nan
         else:
-            med, mad = df[col].median(), (df[col] - df[col].median()).abs().median()
+            med, mad = median_mad(df[col])
             out.loc[row, col] = med + rng.choice([-1, 1]) * 50 * mad / 0.6745
             truth['outlier_cells'].append((int(row), col))
     return out, splits, truth
@@ -418,13 +417,7 @@ def load(cls, path: str | os.PathLike) -> ChangeLog:
         if 'removed_rows' in rec: rec['removed_rows'] = pd.read_json(io.StringIO(json.dumps(rec['removed_rows'])), orient='split')
     return cls(steps, body['source'], body['source_sha256'], body['kept'], body['order'], body['columns'], body['splits'], body['version'])
 
-# %% ../nbs/15_quality.ipynb #8f94d4d5
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
+# %% ../nbs/15_quality.ipynb #d2e1cc3c
 def _frame_to_bundle(df: pd.DataFrame, like: DataBundle, shape: tuple) -> DataBundle:
     "Rebuild a bundle from a cleaned quality table (the steps keep the bundle's columns but drop_constant)."
     parts = {}
@@ -457,7 +450,7 @@ def clean(data,  # DataFrame, CSV/Parquet path, or DataBundle (the source file i
         raise bad_value('steps', 'drop_constant', 'would change the input shape of a DataBundle',
                         'drop constant columns of a table instead')
     source = str(data) if isinstance(data, (str, os.PathLike)) else type(data).__name__
-    log = ChangeLog(source=source, source_sha256=_sha256(Path(data)) if isinstance(data, (str, os.PathLike)) else None,
+    log = ChangeLog(source=source, source_sha256=sha256_file(data) if isinstance(data, (str, os.PathLike)) else None,
                     order=df.index.tolist(), columns=list(df.columns))
     for step in steps:
         df, rec = _apply_step(df, step)

@@ -15,11 +15,12 @@ import torch
 from torch import Tensor
 
 from .core import DatasetNotFound, InvalidType, bad_value, check_choice, patch_to, require
-from .data import DataBundle, check_split, fit_standardizer
+from .data import DataBundle, _as_images, check_split, fit_standardizer
 
 # %% auto #0
-__all__ = ['ENCODINGS', 'IMAGE_EXTENSIONS', 'split_indices', 'TabularEncoder', 'read_table', 'from_csv', 'scan_image_folder',
-           'image_layout', 'read_image', 'from_image_folder', 'bundle_from_splits', 'write_image_folder']
+__all__ = ['ENCODINGS', 'SPLIT_COLUMN', 'IMAGE_EXTENSIONS', 'split_indices', 'TabularEncoder', 'read_table', 'with_split_column',
+           'from_csv', 'scan_image_folder', 'image_layout', 'read_image', 'from_image_folder', 'bundle_from_splits',
+           'write_image_folder']
 
 # %% ../nbs/01a_sources.ipynb #effd191b
 def _fraction(name: str, value) -> float:
@@ -175,8 +176,10 @@ def _target(y: pd.Series, task: str | None) -> tuple[Tensor, list, str]:
     ids = pd.Categorical(y, categories=classes).codes
     return torch.as_tensor(ids.astype(np.int64)), [str(c) for c in classes], task
 
-def _with_split_column(df: pd.DataFrame, splits: dict) -> pd.DataFrame:
-    "A copy of df with a '__split__' column from {'train': positions, ...}; every row must be in exactly one split."
+SPLIT_COLUMN = '__split__'
+
+def with_split_column(df: pd.DataFrame, splits: dict) -> pd.DataFrame:
+    "A copy of `df` with a SPLIT_COLUMN from {'train': row positions, ...}; every row must be in exactly one split."
     where = np.full(len(df), None, dtype=object)
     for s, rows in splits.items():
         s = check_choice('splits', s, ('train', 'valid', 'test'))
@@ -187,7 +190,7 @@ def _with_split_column(df: pd.DataFrame, splits: dict) -> pd.DataFrame:
     if pd.isna(where).any(): raise bad_value('splits', f'{int(pd.isna(where).sum())} rows', 'are in no split', 'give every row a split')
     if 'train' not in splits or not len(splits['train']):
         raise bad_value('splits', list(splits), 'has no training rows', 'add a train split')
-    return df.assign(__split__=where)
+    return df.assign(**{SPLIT_COLUMN: where})
 
 def _refuse_missing(df: pd.DataFrame, columns: list):
     counts = df[columns].isna().sum()
@@ -221,11 +224,11 @@ def from_csv(source: str | os.PathLike | pd.DataFrame,  # a CSV/TSV/Parquet path
     numeric, cats = _columns(df, target, features, categorical, groups)
     na = check_choice('na', na, ('raise', 'drop'))
     used = numeric + cats + [target] + ([groups] if groups else [])
-    if splits is not None: df = _with_split_column(df, splits)
+    if splits is not None: df = with_split_column(df, splits)
     if na == 'drop': df = df.dropna(subset=used)
     _refuse_missing(df, used)
     y, classes, task = _target(df[target], task)
-    if splits is not None: splits = {s: np.flatnonzero(df['__split__'].to_numpy() == s) for s in ('train', 'valid', 'test')}
+    if splits is not None: splits = {s: np.flatnonzero(df[SPLIT_COLUMN].to_numpy() == s) for s in ('train', 'valid', 'test')}
     else: splits = split_indices(len(df), valid_pct, test_pct, seed=seed, groups=None if groups is None else df[groups].to_numpy(),
                                  stratify=y.numpy() if stratify and task == 'classification' and groups is None else None)
     if gate is not None: gate.enforce(df[numeric + cats + [target]], target=target, splits=splits)
@@ -329,14 +332,10 @@ def from_image_folder(root: str | os.PathLike,  # root/<class>/*.png, or root/{t
         if folders.get(s) is not None: sets[s] = scan_image_folder(folders[s], classes)[:2]
     layout = image_layout([f for fs, _ in sets.values() for f in fs], size, channels)
     decoded = {s: (torch.from_numpy(np.stack([read_image(f, layout) for f in fs])), torch.from_numpy(ys)) for s, (fs, ys) in sets.items()}
-    if not folders:
-        idx = split_indices(len(files), valid_pct, test_pct, stratify=labels, seed=seed)
-        x, y = decoded['train']
-        decoded = {s: (x[rows], y[rows]) for s, rows in idx.items() if len(rows)}
-    elif 'valid' not in decoded and valid_pct > 0:
-        idx = split_indices(len(files), valid_pct, 0, stratify=labels, seed=seed)
-        x, y = decoded['train']
-        decoded.update(train=(x[idx['train']], y[idx['train']]), valid=(x[idx['valid']], y[idx['valid']]))
+    if not folders or ('valid' not in decoded and valid_pct > 0):  # split what the folders did not
+        idx = split_indices(len(files), valid_pct, 0 if folders else test_pct, stratify=labels, seed=seed)
+        x, y = decoded.pop('train')
+        decoded.update({s: (x[rows], y[rows]) for s, rows in idx.items() if len(rows)})
     return bundle_from_splits(decoded, classes, normalize, augment, root.name, gate)
 
 # %% ../nbs/01a_sources.ipynb #a2bec62d
@@ -349,7 +348,7 @@ def bundle_from_splits(splits: dict,  # {'train': (x, y), 'valid': ..., 'test': 
                       ) -> DataBundle:
     "A `DataBundle` from ready-made splits, each checked and standardised with the training split's statistics."
     if gate is not None: gate.enforce(splits)
-    x = {s: (xy[0].float() / 255 if xy[0].dtype == torch.uint8 else xy[0].float()) for s, xy in splits.items()}
+    x = {s: _as_images(torch.as_tensor(xy[0])) for s, xy in splits.items()}  # uint8 -> [0, 1], as from_tensors does
     for s, (_, y) in splits.items(): check_split(s, x[s], y, len(classes))
     mean, std = fit_standardizer(x['train']) if normalize else (None, None)
     parts = {k: v for s in splits for k, v in ((f'x_{s}', x[s] if mean is None else (x[s] - mean) / std), (f'y_{s}', splits[s][1]))}

@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_store.ipynb #212a4c18
 from __future__ import annotations
-import hashlib, json, mmap, os, shutil, tempfile
+import json, mmap, os, shutil, tempfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .core import LeptonError, bad_value, check_choice, check_positive
+from .core import LeptonError, bad_value, check_choice, check_positive, sha256_file
 from .data import SPLITS, DataBundle
 from .sources import image_layout, read_image, scan_image_folder, split_indices
 
@@ -53,6 +53,7 @@ class RowSource:
     def rows(self, idx) -> Tensor:
         "Decoded rows `idx` (any order, repeats allowed), read in file order."
         idx = np.asarray(idx, dtype=np.int64)
+        if np.all(idx[1:] >= idx[:-1]): return self.decode(self.read(idx))  # slices and unshuffled batches: already in order
         order = np.argsort(idx, kind='stable')
         x = self.decode(self.read(idx[order]))
         out = torch.empty_like(x)
@@ -111,12 +112,6 @@ STORE_FORMAT, STORE_VERSION, DTYPES = 'lepton_nb.memmap', 1, ('auto', 'uint8', '
 class StoreError(LeptonError, ValueError):
     "A stored dataset is missing, corrupt, or of an unknown format."
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 22), b''): h.update(chunk)
-    return h.hexdigest()
-
 def _encode(x: Tensor, dtype: str, mean, std) -> np.ndarray | None:
     "Rows of a bundle in the storage dtype; None when uint8 cannot reproduce them exactly."
     if dtype != 'uint8': return x.to(getattr(torch, dtype)).numpy()
@@ -146,7 +141,7 @@ def _write_split(folder: Path, split: str, x, y: Tensor, dtype: str, mean, std, 
     entry = {'n': n, 'shape': list(shape), 'dtype': dtype}
     for part in ('x', 'y'):
         p = folder / f'{part}_{split}.npy'
-        entry[part] = {'file': p.name, 'bytes': p.stat().st_size, 'sha256': _sha256(p)}
+        entry[part] = {'file': p.name, 'bytes': p.stat().st_size, 'sha256': sha256_file(p)}
     return entry
 
 def to_memmap(data: DataBundle,  # an in-memory bundle, or a lazy one from open_image_folder
@@ -198,7 +193,7 @@ def _check_file(folder: Path, entry: dict, verify: str):
     if p.stat().st_size != entry['bytes']:
         raise StoreError(f"{p} has {p.stat().st_size} bytes, the manifest says {entry['bytes']}: it is truncated or changed. "
                          'Fix: rebuild the store with to_memmap(..., overwrite=True).')
-    if verify == 'sha256' and _sha256(p) != entry['sha256']:
+    if verify == 'sha256' and sha256_file(p) != entry['sha256']:
         raise StoreError(f'{p} does not match its SHA-256 in the manifest: it was changed. Fix: rebuild the store.')
 
 def open_memmap(folder: str | os.PathLike,  # written by to_memmap
