@@ -103,13 +103,21 @@ class TensorLoader:
 
     def _yield(self, order: Tensor | None, start: int):
         for first in range(start * self.bs, len(self) * self.bs, self.bs):
-            if order is None: xb, yb = self.x[first:first + self.bs], None if self.y is None else self.y[first:first + self.bs]
-            else:
-                idx = order[first:first + self.bs]
-                xb, yb = self.x.index_select(0, idx), None if self.y is None else self.y.index_select(0, idx)
-            if self.device is not None and xb.device != self.device:
-                xb, yb = xb.to(self.device, non_blocking=True), None if yb is None else yb.to(self.device, non_blocking=True)
-            yield (xb if self.transform is None else self.transform(xb)), yb
+            yield self.rows(first, first + self.bs) if order is None else self.take(order[first:first + self.bs])
+
+    def rows(self, start: int, stop: int) -> tuple[Tensor, Tensor | None]:
+        "The batch of rows start..stop-1, on the loader's device and transformed."
+        return self.finish(self.x[start:stop], None if self.y is None else self.y[start:stop])
+
+    def take(self, idx: Tensor) -> tuple[Tensor, Tensor | None]:
+        "The batch of the rows `idx`, on the loader's device and transformed."
+        return self.finish(self.x.index_select(0, idx), None if self.y is None else self.y.index_select(0, idx))
+
+    def finish(self, xb: Tensor, yb: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        "Move a batch to the loader's device and apply its transform."
+        if self.device is not None and xb.device != self.device:
+            xb, yb = xb.to(self.device, non_blocking=True), None if yb is None else yb.to(self.device, non_blocking=True)
+        return (xb if self.transform is None else self.transform(xb)), yb
 
 # %% ../nbs/01_data.ipynb #fab34c9d
 def rotate_shift(xb: Tensor,  # images (B, C, H, W)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_display.ipynb #d15b0003
 from __future__ import annotations
-import base64, io, math
+import base64, io, math, os
 from typing import Callable
 
 # %% auto #0
@@ -34,13 +34,21 @@ def figure_png(draw: Callable,  # draw(axes): draws on the given Axes only
     fig.savefig(buf, format='png')
     return buf.getvalue()
 
+def _write_image(image: bytes | str, path: str):
+    "Replace the file at `path` with the image in one rename, so a reader never sees half of it."
+    tmp = f'{path}.{os.getpid()}.tmp'
+    with open(tmp, 'wb') as f: f.write(image.encode() if isinstance(image, str) else image)
+    os.replace(tmp, path)
+
 def show_image(image: bytes | str, handle=None):
     "Show PNG bytes or an SVG string inline, replacing `handle`'s image in place; return the handle (None outside IPython)."
     try:
         from IPython import get_ipython
         from IPython.display import SVG, Image, display
-    except ImportError: return None
-    if get_ipython() is None: return None  # a plain script: keep the image, print nothing
+    except ImportError: get_ipython = lambda: None  # noqa: E731
+    if get_ipython() is None:  # a plain script: keep the image, print nothing, unless a launcher asked for the images
+        if os.environ.get('LEPTON_IMAGE_SINK'): _write_image(image, os.environ['LEPTON_IMAGE_SINK'])
+        return None
     obj = SVG(image) if isinstance(image, str) else Image(image)
     if handle is None: return display(obj, display_id=True)
     handle.update(obj)

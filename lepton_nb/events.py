@@ -48,6 +48,7 @@ class Callback:
     "Base class: define methods named after `EVENTS`, each taking the learner; lower `order` runs first."
     order = 0
     records: tuple = ()  # keys this callback adds to each epoch's History record (so they can be monitored)
+    rank_zero_only = False  # True: only the first process of a distributed run runs it (progress, plots: shown once)
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         check_callback_methods(cls)

@@ -275,6 +275,7 @@ class Learner:
         self.iter, self.epoch_rng, self.stop_training = 0, None, False  # batches done this epoch
         self._forward, self._prepared = None, None  # the callable model, and the (model, compile) it was made for
         self.interrupted, self._running = None, None  # how the last fit was interrupted; the fit_steps iterator in progress
+        self.group = None  # a distributed.Group once this process trains as one of several (torchrun, launch)
         self.add_cbs([Recorder()] + ([ProgressCallback(None if progress is True else progress)] if progress else []) + list(cbs))
 
 # %% ../nbs/05_learner.ipynb #a1b2c009
@@ -287,7 +288,17 @@ def precision_reason(self) -> str:
 def config(self) -> dict:
     "The learner's settings as plain data (what checkpoints record)."
     return {'loss': self.loss_spec.name, 'opt': self.opt_name, 'lr': self.lr, 'bs': self.bs, 'metrics': [m.name for m in self.metrics],
-            'precision': self.precision}
+            'precision': self.precision, **({'world_size': self.world_size} if self.group is not None else {})}
+
+@patch_to(Learner, as_prop=True)
+def rank(self) -> int:
+    "This process's rank in a distributed run (0 when it trains alone)."
+    return 0 if self.group is None else self.group.rank
+
+@patch_to(Learner, as_prop=True)
+def world_size(self) -> int:
+    "How many processes train together (1 when this one trains alone)."
+    return 1 if self.group is None else self.group.world_size
 
 @patch_to(Learner)
 def record_keys(self, cbs: Sequence[Callback] = ()) -> list[str]:
@@ -328,7 +339,8 @@ def add_cbs(self, cbs: Iterable[Callback]):
         check_callback_methods(type(cb))
     self.cbs.extend(cbs)
     self.cbs.sort(key=lambda cb: cb.order)
-    self._handlers = {e: [getattr(cb, e) for cb in self.cbs if hasattr(cb, e)] for e in EVENTS}
+    active = [cb for cb in self.cbs if not (cb.rank_zero_only and self.rank)]  # progress and plots: shown by the first process
+    self._handlers = {e: [getattr(cb, e) for cb in active if hasattr(cb, e)] for e in EVENTS}
     return self
 
 @patch_to(Learner)
@@ -463,6 +475,8 @@ def validate(self, data=None,  # None, a split name, a DataBundle, (x, y), or a 
     "Loss and metrics on `data` (default: the validation split), through the loop's batch step; stored in `valid_results`."
     batches = self.loader_for(data, bs, preprocess, split)
     _needs_targets(batches, 'data', type(data).__name__)
+    shard = self.group.shard(batches) if self.group is not None and isinstance(batches, TensorLoader) else None
+    batches = batches if shard is None else shard  # several processes: each validates its part, the sums are added below
     loss_sum, count = torch.zeros((), device=self.device), 0
     for m in self.metrics: m.reset()
     def gather():
@@ -472,6 +486,7 @@ def validate(self, data=None,  # None, a split name, a DataBundle, (x, y), or a 
         count += len(self.yb)
         for m in self.metrics: m.update(self.pred, self.yb)
     self._infer(batches, gather)
+    if shard is not None: loss_sum, count = self.group.add_up(loss_sum, count, self.metrics)
     if count == 0: raise bad_value('data', type(data).__name__, 'gave no batches', 'pass a non-empty split or loader')
     self.valid_results = {'loss': float(loss_sum) / count, **{m.name: m.compute() for m in self.metrics}}
     return self.valid_results
@@ -560,8 +575,9 @@ def training_state(self, epoch_done: bool = False) -> dict:
 
 @patch_to(Learner)
 def save_training_state(self, path: str | os.PathLike, epoch_done: bool = False) -> Path:
-    "Write `training_state()` atomically to `path`."
-    return atomic_save(self.training_state(epoch_done), path)
+    "Write `training_state()` atomically to `path` (in a distributed run every process builds it, the first one writes it)."
+    state = self.training_state(epoch_done)
+    return atomic_save(state, path) if self.rank == 0 else Path(path)
 
 @patch_to(Learner)
 def _epoch_batches(self, state: dict | None):
@@ -588,7 +604,7 @@ def fit_steps(self,
     check_positive('epochs', epochs, integer=True, allow_zero=True)
     if lr is not None: check_positive('lr', lr)
     self._end_abandoned_fit()
-    cbs = self._checked_callbacks(cbs)
+    cbs = self._join_group(self._checked_callbacks(cbs))
     state = self._resume_state(resume, cbs) if resume is not None else None
     self._check_model_fits_data()
     drop_last = self._drop_single_sample_batch()
@@ -617,6 +633,18 @@ def _end_abandoned_fit(self):
     if running is not None and not running.gi_running: running.close()
 
 @patch_to(Learner)
+def _join_group(self, cbs: list) -> list:
+    "Under torchrun or `launch` (WORLD_SIZE > 1): join the process group once and add data parallelism to this fit's callbacks."
+    if int(os.environ.get('WORLD_SIZE') or 1) <= 1: return cbs  # one process: nothing is imported or checked
+    from .distributed import DataParallel, join_group
+    if self.group is None:
+        self.group = join_group(self.device)
+        if self.group.device != self.device:  # one GPU per process: cuda:LOCAL_RANK
+            self.device = self.amp.device = self.group.device
+            self.model.to(self.device)
+    return cbs if any(isinstance(cb, DataParallel) for cb in self.cbs + cbs) else [*cbs, DataParallel()]
+
+@patch_to(Learner)
 def _checked_callbacks(self, cbs) -> list:
     cbs = list(cbs)
     for cb in cbs:
@@ -633,6 +661,12 @@ def _resume_state(self, resume, cbs: list) -> dict:
                         'resume from a file written by save_training_state / the Checkpoint callback')
     check_weights(self.model, state['model'], str(resume))
     check_optimizer_state(self.opt, state['opt'], str(resume))
+    saved_world = state.get('config', {}).get('world_size', 1)
+    if saved_world != self.world_size:
+        raise bad_value('resume', str(resume), f'was saved by a run on {saved_world} process(es) and this run has {self.world_size}, '
+                        'so each process would see other batches: continuing it exactly is impossible and is refused',
+                        f'resume with {saved_world} process(es) (torchrun --nproc-per-node, launch(nprocs=...)), or load the '
+                        'weights alone with learn.load_state(path) and start a new fit')
     saved_bs = state.get('config', {}).get('bs', self.bs)
     if saved_bs != self.bs:
         raise bad_value('resume', str(resume), f'was saved by a run with bs={saved_bs}, and this learner has bs={self.bs}, so the '
@@ -734,7 +768,8 @@ def predict(self,
 # %% ../nbs/05_learner.ipynb #eb668f7c
 @patch_to(Learner)
 def save(self, path: str | os.PathLike, with_opt: bool = True) -> Path:
-    "Write model, optimizer, history and configuration to `path` atomically."
+    "Write model, optimizer, history and configuration to `path` atomically (in a distributed run: by the first process only)."
+    if self.rank: return Path(path)
     return atomic_save({'model': self.model.state_dict(), 'opt': self.opt.state_dict() if with_opt else None,
                         'history': self.history.state_dict(), 'config': self.config()}, path)
 

@@ -176,13 +176,14 @@ class Metric:
     "A metric accumulated over batches: `reset()`, `update(scores, y)` (no host sync), `compute()` -> float."
     name = 'metric'
     task: str | None = None  # 'classification' or 'regression' when the metric only makes sense for one; None: any
+    sums: tuple = ()  # attributes that are sums over samples: added across processes, they give the metric of all the shards
     def reset(self): raise NotImplementedError
     def update(self, scores: Tensor, y: Tensor): raise NotImplementedError
     def compute(self) -> float: raise NotImplementedError
 
 class Accuracy(Metric):
     "Fraction of correct argmax predictions."
-    name, task = 'accuracy', 'classification'
+    name, task, sums = 'accuracy', 'classification', ('correct', 'total')
     def reset(self): self.correct, self.total = 0, 0
     def update(self, scores, y):
         self.correct = self.correct + (scores.argmax(dim=1) == y).sum()  # stays a device tensor
@@ -198,7 +199,7 @@ class BinaryAccuracy(Accuracy):
 
 class MeanAbsoluteError(Metric):
     "Mean |prediction - target| over every output."
-    name, task = 'mae', 'regression'
+    name, task, sums = 'mae', 'regression', ('sum', 'total')
     def reset(self): self.sum, self.total = 0.0, 0
     def update(self, scores, y):
         self.sum = self.sum + (scores - y.reshape(scores.shape)).abs().sum()
@@ -208,7 +209,7 @@ class MeanAbsoluteError(Metric):
 # %% ../nbs/03_metrics.ipynb #9f9a6b75
 class ConfusionMatrix(Metric):
     "Confusion matrix over classes 0..K-1 accumulated on the scores' device; K taken from the first batch."
-    name, task = 'confusion_matrix', 'classification'
+    name, task, sums = 'confusion_matrix', 'classification', ('counts',)
     def reset(self): self.counts = None
     def update(self, scores, y):
         k = scores.shape[1]

@@ -281,7 +281,7 @@ def load_state_dict(self, state: dict): self.step, self.anomalies = state['step'
 # %% ../nbs/06b_monitor.ipynb #7eb93b58
 class Dashboard(Callback):
     "Inline, in-place SVG dashboard of loss, metrics, lr, throughput and resources (CPU, memory, GPU), redrawn every `every` batches."
-    order = 25
+    order, rank_zero_only = 25, True
     def __init__(self,
                  every: int = 20,  # redraw every this many batches
                  min_interval: float = 0.5,  # and at most once per this many seconds

@@ -24,7 +24,7 @@ def format_record(record: dict) -> str:
 # %% ../nbs/04c_progress.ipynb #08c727c3
 class ProgressCallback(Callback):
     "Show training progress: tqdm bar + epoch table in notebooks, tqdm in terminals, throttled lines elsewhere."
-    order = 10
+    order, rank_zero_only = 10, True
     def __init__(self, mode: str | None = None,  # 'notebook', 'terminal', 'lines' or 'off'; None: detect
                  interval: float = 10.0,  # seconds between progress lines in 'lines' mode
                  file=None):  # where lines go (default sys.stdout)
@@ -95,7 +95,7 @@ def plot_history(history,  # a learner's History (records per epoch)
 # %% ../nbs/04c_progress.ipynb #b7090009
 class LivePlot(Callback):
     "Redraw loss and metric curves after each epoch, in place, as one inline PNG."
-    order = 20
+    order, rank_zero_only = 20, True
     def __init__(self, min_interval: float = 0.3):  # seconds between redraws (the last epoch is always drawn)
         self.min_interval, self.png, self.n_draws, self.handle = min_interval, None, 0, None
     def before_fit(self, learn): self.last = 0.0
