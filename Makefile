@@ -7,7 +7,7 @@ PORT ?= 8888
 STAMP := $(VENV)/.installed-stamp
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv sync nbtest pytest wheel browser-deps readme bench clean
+.PHONY: lab test venv sync nbtest pytest wheel browser-deps postgres-deps readme bench clean
 
 # Create .venv when missing and (re)install lepton_nb editable with dev extras when the package spec changes.
 $(STAMP): settings.ini setup.py
@@ -63,7 +63,15 @@ browser-deps:
 	    apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
 	  else echo "chromium is missing and cannot be installed here (not root): the browser tests will be skipped"; fi; }
 
-test: sync nbtest wheel browser-deps pytest
+# The shared-study tests start their own PostgreSQL server (tests/postgres_server.py): install Debian's package when missing.
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || command -v initdb > /dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    echo "Installing Debian's postgresql for the shared-study tests (apt-get) ..."; \
+	    apt-get update -qq > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql > /dev/null; \
+	  else echo "PostgreSQL is missing and cannot be installed here (not root): the PostgreSQL tests will be skipped"; fi; }
+
+test: sync nbtest wheel browser-deps postgres-deps pytest
 
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py

@@ -1,6 +1,8 @@
 """One `tune` worker for tests/test_tune_storage.py: a study in a shared SQLite file, optionally killed mid-trial.
 
-    python tune_worker.py STORAGE N_TRIALS OUT.json [--kill-on-call K] [--ready DIR --peers P] [--heartbeat S]
+    python tune_worker.py STORAGE N_TRIALS OUT.json [--kill-on-call K] [--ready DIR --peers P] [--heartbeat S] [--work S]
+
+STORAGE is a SQLite file or a SQLAlchemy URL (tests/test_tune_postgres.py: a PostgreSQL server).
 """
 import argparse
 import json
@@ -28,6 +30,7 @@ def main():
     parser.add_argument('--kill-on-call', type=int, default=0); parser.add_argument('--ready', default=None)
     parser.add_argument('--peers', type=int, default=1)
     parser.add_argument('--heartbeat', type=int, default=1)  # 0: tune's default
+    parser.add_argument('--work', type=float, default=0.0)  # seconds each trial takes, like a short training run
     args = parser.parse_args()
     calls = []
 
@@ -39,6 +42,7 @@ def main():
             os.kill(os.getpid(), signal.SIGKILL)
         Path(args.out).write_text(json.dumps(calls))  # what this worker evaluated, kept as it goes
         sum(i * i for i in range(20_000))  # a little real work, so that the two workers' trials interleave
+        time.sleep(args.work)
         return (params['x'] - 0.3) ** 2
 
     if args.ready: wait_for_peers(Path(args.ready), args.peers)
