@@ -84,6 +84,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tune_resources.py
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/data_path.py
+	$(BIN)/python benchmarks/distributed.py --json benchmarks/results/distributed_cpu.json
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs

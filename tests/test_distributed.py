@@ -91,14 +91,14 @@ def test_a_run_killed_mid_epoch_resumes_exactly_with_the_same_world_size(tmp_pat
 NOTEBOOK = [
     f"import sys\nsys.path.insert(0, {str(HERE)!r})\nimport torch\nfrom torch import nn\n"
     "import lepton_nb.distributed as distributed\nfrom lepton_nb.distributed import LaunchError, launch\n"
-    "from lepton_nb.core import set_seed\nfrom lepton_nb.learner import Learner\nfrom ddp_worker import data",
+    "from lepton_nb.core import set_seed\nfrom lepton_nb.learner import Learner\nfrom lepton_nb.progress import LivePlot\nfrom ddp_worker import data",
     # a model class and a training function that exist only in this notebook
     "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
     "        self.body = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3))\n"
     "    def forward(self, x): return self.body(x)\n\n"
     "def train(bs):\n    torch.set_num_threads(1)\n    set_seed(0)\n"
     "    learn = Learner(Net(), data(), bs=bs, lr=0.01, metrics=['accuracy', 'f1'], progress='lines')\n"
-    "    learn.fit(3)\n"
+    "    learn.fit(3, cbs=[LivePlot(min_interval=0)])\n"
     "    return {'weights': learn.model.state_dict(), 'valid': learn.validate(), 'world_size': learn.world_size,\n"
     "            'history': learn.history.to_dict()}",
     "two = launch(train, nprocs=2, args=(8,), threads=1)\none = train(16)\n"
@@ -122,6 +122,8 @@ def test_launch_from_a_real_jupyter_kernel_trains_a_notebook_defined_model_like_
     assert 'EQUIVALENT' in text[2] and 'REFUSED' in text[3]
     assert text[2].count('[rank 0] epoch 3 -') == 1, text[2][-2000:]  # streamed back, with its rank
     assert '[rank 1]' not in text[2], 'progress is printed by rank 0 only'
+    images = [o for o in nb.cells[2].outputs if 'image/png' in o.get('data', {})]
+    assert len(images) >= 2, 'rank 0 live plot streamed back into the notebook, and the in-kernel run\'s own plot'
 
 
 LONG_RUN = """import os, sys, time
