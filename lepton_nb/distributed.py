@@ -167,7 +167,7 @@ class DataParallel(Callback):
     def check_fit(self, learn, cbs):
         for m in learn.metrics: metric_sums(m)
     def before_fit(self, learn):
-        self.learn, self.plain, self.saved, group = learn, learn.model, None, learn.group
+        self.learn, self.plain, self.saved, group = learn, learn._forward, None, learn.group  # plain: the model (or compiled)
         if learn._forward is not learn.model:
             warnings.warn('torch.compile is not applied under DDP here: the model trains uncompiled in each process.', stacklevel=2)
         self.ddp = DistributedDataParallel(learn.model, device_ids=[group.device.index] if group.device.type == 'cuda' else None)

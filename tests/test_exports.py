@@ -12,7 +12,7 @@ MODULES = sorted(m.name.removeprefix('lepton_nb.') for m in pkgutil.walk_package
 
 def test_every_notebook_module_is_found():
     assert {'core', 'data', 'models', 'sequence', 'keras', 'keras.layers', 'keras.models', 'keras.training', 'keras.callbacks', 'keras.datasets',
-            'hardware', 'metrics', 'display', 'checkpoint', 'events', 'progress', 'learner', 'evaluate', 'tune', 'bench', 'widgets', 'infer', 'serve', 'sources', 'quality', 'store', 'features', 'distributed'} <= set(MODULES)
+            'hardware', 'metrics', 'display', 'checkpoint', 'events', 'progress', 'learner', 'evaluate', 'tune', 'bench', 'widgets', 'infer', 'serve', 'sources', 'quality', 'store', 'features', 'distributed', 'explain'} <= set(MODULES)
 
 
 @pytest.mark.parametrize('name', MODULES)
@@ -28,6 +28,7 @@ PUBLIC_API = {  # the contract in DESIGN.md's "Public API", plus the names the t
     'quality': ['quality_report', 'QualityGate', 'QualityReport', 'clean', 'ChangeLog', 'DataQualityError', 'plot_quality'],
     'features': ['mutual_information', 'permutation_importance', 'FeatureGate', 'L1Penalty', 'select_features', 'plot_feature_selection'],
     'store': ['to_memmap', 'open_memmap', 'MappedArray', 'LRUCache', 'open_image_folder', 'StoreError'],
+    'explain': ['explain', 'saliency', 'input_x_gradient', 'smoothgrad', 'integrated_gradients', 'gradcam', 'occlusion', 'completeness_error', 'overlay', 'plot_attributions', 'class_mean_attribution'],
     'distributed': ['launch', 'LaunchError', 'DataParallel', 'ShardedLoader', 'join_group', 'Group', 'shard_bounds', 'all_sum'],
     'sources': ['from_csv', 'from_image_folder', 'split_indices', 'TabularEncoder', 'write_image_folder'], 'models': ['LeptonNN', 'MLP', 'CNN', 'build_model', 'summary', 'receptive_field'],
     'learner': ['Learner'], 'hardware': ['hardware_report', 'supports', 'choose_precision', 'matmul_peak'], 'metrics': ['accuracy', 'precision', 'recall', 'f1_score', 'confusion_matrix', 'classification_report'],
