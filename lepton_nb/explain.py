@@ -17,7 +17,8 @@ from .core import InvalidType, bad_value, check_choice, check_positive, eval_mod
 # %% auto #0
 __all__ = ['RULES', 'METHODS', 'as_model', 'targets_for', 'scores', 'gradient', 'saliency', 'input_x_gradient', 'smoothgrad',
            'quadrature', 'integrated_gradients', 'completeness_error', 'conv_layers', 'gradcam', 'occlusion',
-           'attention_received', 'explain', 'overlay', 'plot_attributions', 'class_mean_attribution']
+           'attention_received', 'explain', 'overlay', 'plot_attributions', 'class_mean_attribution',
+           'top_loss_attributions']
 
 # %% ../nbs/19_explain.ipynb #d41f0f83
 def as_model(learn_or_model) -> nn.Module:
@@ -304,3 +305,18 @@ def class_mean_attribution(learn_or_model,  # a Learner or an nn.Module classifi
     for c in range(k):
         if (y == c).any(): means[c] = a[y.to(a.device) == c].mean(0).cpu()
     return means
+
+# %% ../nbs/19_explain.ipynb #2cc70dbb
+def top_loss_attributions(learn,  # a trained multi-class Learner
+                          k: int = 6,  # how many of the worst samples
+                          method: str = 'integrated_gradients',  # see explain
+                          split: str = 'valid',  # the split searched
+                          **options):
+    "A Figure of the `k` largest-loss samples of `split`: the image, its attribution for the predicted class and for the true one."
+    from lepton_nb.evaluate import top_losses
+    top = top_losses(learn, split, k)
+    x = learn.data.split(split)[0][top.indices].to(learn.device)
+    labels = [f'true {int(t)}, predicted {int(p)}' for t, p in zip(top.targets, top.predicted)]
+    maps = {f'{method} (predicted)': explain(learn, x, method, top.predicted, **options),
+            f'{method} (true)': explain(learn, x, method, top.targets, **options)}
+    return plot_attributions(x.cpu(), {name: a.cpu() for name, a in maps.items()}, labels)

@@ -28,7 +28,7 @@ PUBLIC_API = {  # the contract in DESIGN.md's "Public API", plus the names the t
     'quality': ['quality_report', 'QualityGate', 'QualityReport', 'clean', 'ChangeLog', 'DataQualityError', 'plot_quality'],
     'features': ['mutual_information', 'permutation_importance', 'FeatureGate', 'L1Penalty', 'select_features', 'plot_feature_selection'],
     'store': ['to_memmap', 'open_memmap', 'MappedArray', 'LRUCache', 'open_image_folder', 'StoreError'],
-    'explain': ['explain', 'saliency', 'input_x_gradient', 'smoothgrad', 'integrated_gradients', 'gradcam', 'occlusion', 'completeness_error', 'overlay', 'plot_attributions', 'class_mean_attribution'],
+    'explain': ['explain', 'saliency', 'input_x_gradient', 'smoothgrad', 'integrated_gradients', 'gradcam', 'occlusion', 'completeness_error', 'overlay', 'plot_attributions', 'class_mean_attribution', 'top_loss_attributions'],
     'distributed': ['launch', 'LaunchError', 'DataParallel', 'ShardedLoader', 'join_group', 'Group', 'shard_bounds', 'all_sum'],
     'sources': ['from_csv', 'from_image_folder', 'split_indices', 'TabularEncoder', 'write_image_folder'], 'models': ['LeptonNN', 'MLP', 'CNN', 'build_model', 'summary', 'receptive_field'],
     'learner': ['Learner'], 'hardware': ['hardware_report', 'supports', 'choose_precision', 'matmul_peak'], 'metrics': ['accuracy', 'precision', 'recall', 'f1_score', 'confusion_matrix', 'classification_report'],
