@@ -15,10 +15,11 @@ import torch.distributed as dist
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 
-from .core import LeptonError, InvalidType, bad_value, check_choice, check_positive
+from .core import LeptonError, InvalidType, bad_value, check_choice, check_positive, patch_to
 from .data import TensorLoader
 from .display import show_image
 from .events import Callback
+from .learner import Recorder, _has_batchnorm
 from .metrics import Metric
 
 # %% auto #0
@@ -131,15 +132,21 @@ def all_sum(values: Sequence, group: Group) -> list:
     dist.all_reduce(flat)
     return _unpack(flat.cpu(), values)
 
-# %% ../nbs/18_distributed.ipynb #8ecfff72
-def _add_up(self: Group, loss_sum: Tensor, count: int, metrics: Sequence[Metric]) -> tuple[Tensor, int]:
+# %% ../nbs/18_distributed.ipynb #3ba21f3f
+@patch_to(Group)
+def add_up(self: Group,
+           loss_sum: Tensor,  # this process's sum of per-sample losses
+           count: int,  # this process's number of samples
+           metrics: Sequence[Metric],  # metrics updated on this process's part; their sums become the totals
+          ) -> tuple[Tensor, int]:
     "The loss sum and sample count over all processes; every metric's sums replaced by their totals."
     names = [(m, name) for m in metrics for name in metric_sums(m)]
     totals = all_sum([loss_sum, count] + [getattr(m, name) for m, name in names], self)
     for (m, name), total in zip(names, totals[2:]): setattr(m, name, total)
     return totals[0], totals[1]
 
-def _shard(self: Group, loader: TensorLoader) -> TensorLoader | None:
+@patch_to(Group)
+def shard(self: Group, loader: TensorLoader) -> TensorLoader | None:
     "This process's contiguous part of an evaluation loader's rows; None when there are fewer rows than processes."
     n = len(loader.x)
     if n < self.world_size: return None  # each process then evaluates everything, and nothing is added up
@@ -147,19 +154,14 @@ def _shard(self: Group, loader: TensorLoader) -> TensorLoader | None:
     return TensorLoader(loader.x[lo:hi], None if loader.y is None else loader.y[lo:hi], bs=loader.bs, device=loader.device,
                         transform=loader.transform)
 
-Group.add_up, Group.shard = _add_up, _shard
-
-# %% ../nbs/18_distributed.ipynb #5e7491da
-def _recorder(learn):
-    return next(cb for cb in learn.cbs if type(cb).__name__ == 'Recorder')
+# %% ../nbs/18_distributed.ipynb #1eba1002
+def _recorder(learn) -> Recorder: return next(cb for cb in learn.cbs if isinstance(cb, Recorder))
 
 def _from_rank0(order: Tensor, group: Group) -> Tensor:
     "Rank 0's `order` on every process."
     shared = order.to(group.device) if group.backend == 'nccl' else order.cpu()
     dist.broadcast(shared, src=0)
     return shared.to(order.device)
-
-def _has_batchnorm(model) -> bool: return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 class DataParallel(Callback):
     "Train as one of several processes: DDP averages the gradients, each process takes its part of every batch, sums add up."
@@ -331,8 +333,9 @@ def _supervise(watch: _Watch, timeout: float | None):
     deadline = None if timeout is None else time.monotonic() + timeout
     while watch.running():
         watch.step()
-        if watch.failed():
-            rank, code = watch.failed()[0]
+        failed = watch.failed()
+        if failed:
+            rank, code = failed[0]
             while watch.open and watch.lines.qsize(): watch.step()  # its last words
             tail = '\n'.join(watch.tails[rank]) or '(no output)'
             raise LaunchError(f'launch: worker rank {rank} exited with code {code}; its last lines:\n{tail}\n'

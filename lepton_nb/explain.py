@@ -95,9 +95,11 @@ def smoothgrad(model: nn.Module,  # a classifier (or a Learner)
     target = targets_for(model, x, target)
     if stdev is None: stdev = 0.15 * (x.flatten(1).amax(1) - x.flatten(1).amin(1)).repeat_interleave(n).view(-1, *[1] * (x.ndim - 1))
     noisy = x.repeat_interleave(n, 0) + torch.randn((len(x) * n, *x.shape[1:]), device=x.device) * stdev  # as NoiseTunnel draws it
-    tn = target.repeat_interleave(n)
-    grads = torch.cat([gradient(model, noisy[a:b], tn[a:b]) for a, b in _chunks(len(noisy), batch_size)])
-    return (grads.abs() if abs else grads).view(len(x), n, *x.shape[1:]).mean(1)
+    tn, total = target.repeat_interleave(n), torch.zeros_like(x)
+    for a, b in _chunks(len(noisy), batch_size):  # copies a..b-1 belong to samples (a..b-1) // n
+        g = gradient(model, noisy[a:b], tn[a:b])
+        total.index_add_(0, torch.arange(a, b, device=x.device) // n, g.abs() if abs else g)
+    return total / n
 
 # %% ../nbs/19_explain.ipynb #ed389099
 RULES = ('gausslegendre', 'riemann_left', 'riemann_right', 'riemann_middle', 'riemann_trapezoid')
@@ -130,10 +132,11 @@ def integrated_gradients(model: nn.Module,  # a classifier (or a Learner)
     model = as_model(model)
     target, baseline = targets_for(model, x, target), torch.as_tensor(baseline, dtype=x.dtype, device=x.device).expand_as(x)
     alphas, weights = (t.to(x.dtype).to(x.device) for t in quadrature(steps, rule))
-    path = (baseline.unsqueeze(0) + alphas.view(-1, 1, *[1] * (x.ndim - 1)) * (x - baseline).unsqueeze(0)).flatten(0, 1)
-    tp = target.repeat(len(alphas))  # path point k of sample i sits at k * B + i
-    grads = torch.cat([gradient(model, path[a:b], tp[a:b]) for a, b in _chunks(len(path), batch_size)])
-    total = (grads.view(len(alphas), *x.shape) * weights.view(-1, *[1] * x.ndim)).sum(0)  # the quadrature sum
+    total, per_sample = torch.zeros_like(x), [1] * x.ndim
+    for a, b in _chunks(len(alphas), max(1, (batch_size or len(alphas) * len(x)) // len(x))):  # a few path points at a time
+        points = (baseline + alphas[a:b].view(-1, *per_sample) * (x - baseline)).flatten(0, 1)  # node k of sample i: k * B + i
+        grads = gradient(model, points, target.repeat(b - a)).view(b - a, *x.shape)
+        total += (grads * weights[a:b].view(-1, *per_sample)).sum(0)  # the quadrature sum, node by node
     return (x - baseline) * total
 
 def completeness_error(model: nn.Module,  # the model that was explained
